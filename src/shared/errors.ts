@@ -46,17 +46,20 @@ export class DruidError extends Error {
   readonly category: ErrorCategory;
   readonly errorCode: string;
   readonly context: Record<string, string>;
+  /** An HTTP status other than the category's (e.g. 413 for an oversized body). */
+  readonly statusOverride: number | undefined;
 
-  constructor(category: ErrorCategory, message: string, errorCode = "general", context: Record<string, string> = {}) {
+  constructor(category: ErrorCategory, message: string, errorCode = "general", context: Record<string, string> = {}, statusOverride?: number) {
     super(message);
     this.name = "DruidError";
     this.category = category;
     this.errorCode = errorCode;
     this.context = context;
+    this.statusOverride = statusOverride;
   }
 
   get status(): number {
-    return STATUS_BY_CATEGORY[this.category];
+    return this.statusOverride ?? STATUS_BY_CATEGORY[this.category];
   }
 
   toJSON(): DruidErrorBody {

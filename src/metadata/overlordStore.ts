@@ -1,0 +1,256 @@
+/**
+ * The Overlord's metadata in D1 (druid_tasks, druid_tasklocks, druid_config, druid_audit and
+ * our workers/logs/reports/terms tables). The only place that knows the SQL; everything
+ * the Overlord decides reaches D1 through `commit(writes)` as one atomic `batch()`.
+ */
+import type { TaskLock } from "../overlord/lockbox.ts";
+import type { TaskEntry, TaskLocation, TaskState, RunnerState } from "../overlord/types.ts";
+import type { WriteSet, RawWrite } from "../overlord/writes.ts";
+import { toIso } from "../shared/intervals.ts";
+
+export interface TaskRow {
+  id: string;
+  created_ms: number;
+  datasource: string;
+  type: string;
+  group_id: string;
+  priority: number;
+  payload: string;
+  status: TaskState;
+  error_msg: string | null;
+  duration: number;
+  active: number;
+  worker: string | null;
+  assigned_term: number | null;
+  runner_status: string | null;
+  location: string | null;
+}
+
+export interface StoredLock {
+  taskId: string;
+  lock: TaskLock;
+}
+
+export interface WorkerRow {
+  host: string;
+  payload: { ip: string; capacity: number; category: string; version: string };
+  disabled: boolean;
+}
+
+export interface AuditRow {
+  key: string;
+  type: string;
+  author: string;
+  comment: string;
+  ip: string;
+  createdMs: number;
+  payload: string;
+  request: Record<string, unknown> | null;
+}
+
+const D1_MAX_PARAMS = 100;
+
+function locationText(l: TaskLocation): string | null {
+  return l.host === null && l.port === -1 ? null : JSON.stringify(l);
+}
+
+export function parseLocation(text: string | null): TaskLocation {
+  if (!text) return { host: null, port: -1, tlsPort: -1 };
+  return JSON.parse(text) as TaskLocation;
+}
+
+export class OverlordStore {
+  constructor(public db: D1Database) {}
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  private taskStatements(ws: WriteSet, now: number): D1PreparedStatement[] {
+    const out: D1PreparedStatement[] = [];
+    const insert = this.db.prepare(
+      `INSERT INTO tasks (id, created_date, created_ms, datasource, type, group_id, priority, payload, status, error_msg,
+        duration, active, worker, assigned_term, runner_status, location, updated_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const update = this.db.prepare(
+      `UPDATE tasks SET status = ?, error_msg = ?, duration = ?, active = ?, worker = ?, assigned_term = ?,
+        runner_status = ?, location = ?, updated_ms = ? WHERE id = ?`,
+    );
+    for (const { inserted, entry: e } of ws.tasks.values()) {
+      const active = e.status === "RUNNING" ? 1 : 0;
+      const runner = e.status === "RUNNING" ? e.runner : null;
+      if (inserted) {
+        out.push(
+          insert.bind(
+            e.task.id, toIso(e.createdMs), e.createdMs, e.task.dataSource, e.task.type, e.task.groupId, e.task.priority,
+            JSON.stringify(e.task.payload), e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner,
+            locationText(e.location), now,
+          ),
+        );
+      } else {
+        out.push(update.bind(e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner, locationText(e.location), now, e.task.id));
+      }
+    }
+    return out;
+  }
+
+  private lockStatements(ws: WriteSet): D1PreparedStatement[] {
+    const put = this.db.prepare(
+      `INSERT INTO tasklocks (task_id, lock_key, lock_payload) VALUES (?, ?, ?)
+       ON CONFLICT (task_id, lock_key) DO UPDATE SET lock_payload = excluded.lock_payload`,
+    );
+    const del = this.db.prepare(`DELETE FROM tasklocks WHERE task_id = ? AND lock_key = ?`);
+    const out: D1PreparedStatement[] = [];
+    for (const l of ws.locks.values()) {
+      out.push(l.lock ? put.bind(l.taskId, l.key, JSON.stringify(l.lock)) : del.bind(l.taskId, l.key));
+    }
+    return out;
+  }
+
+  private rawStatement(w: RawWrite): D1PreparedStatement {
+    const d = w.data;
+    switch (w.kind) {
+      case "config":
+        return this.db
+          .prepare(`INSERT INTO config (name, payload) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET payload = excluded.payload`)
+          .bind(d["name"], JSON.stringify(d["payload"]));
+      case "audit": {
+        const a = d as unknown as AuditRow;
+        return this.db
+          .prepare(`INSERT INTO audit (audit_key, type, author, comment, ip, created_ms, payload, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+          .bind(a.key, a.type, a.author, a.comment, a.ip, a.createdMs, a.payload, a.request ? JSON.stringify(a.request) : null);
+      }
+      case "worker":
+        return this.db
+          .prepare(
+            `INSERT INTO workers (host, payload, disabled, last_seen_ms) VALUES (?, ?, ?, ?)
+             ON CONFLICT (host) DO UPDATE SET payload = excluded.payload, disabled = excluded.disabled, last_seen_ms = excluded.last_seen_ms`,
+          )
+          .bind(d["host"], JSON.stringify(d["payload"]), d["disabled"] ? 1 : 0, d["lastSeenMs"]);
+      case "log":
+        return this.db
+          .prepare(`INSERT INTO task_logs (task_id, log, updated_ms) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET log = excluded.log, updated_ms = excluded.updated_ms`)
+          .bind(d["taskId"], d["log"], d["now"]);
+      case "report":
+        return this.db
+          .prepare(`INSERT INTO task_reports (task_id, payload, updated_ms) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET payload = excluded.payload, updated_ms = excluded.updated_ms`)
+          .bind(d["taskId"], JSON.stringify(d["payload"]), d["now"]);
+      case "term":
+        return this.db.prepare(`INSERT INTO overlord_terms (term, started_at) VALUES (?, ?)`).bind(d["term"], d["startedAt"]);
+    }
+  }
+
+  /** Commits a write set atomically. Statements are built now, from the entries' current state. */
+  async commit(ws: WriteSet, now: number): Promise<void> {
+    const statements = [...this.taskStatements(ws, now), ...this.lockStatements(ws), ...ws.raw.map((w) => this.rawStatement(w))];
+    if (statements.length === 0) return;
+    await this.db.batch(statements);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  async loadActiveTasks(): Promise<TaskRow[]> {
+    const r = await this.db.prepare(`SELECT * FROM tasks WHERE active = 1 ORDER BY created_ms, id`).all<TaskRow>();
+    return r.results;
+  }
+
+  async loadLocks(): Promise<StoredLock[]> {
+    const r = await this.db.prepare(`SELECT task_id, lock_payload FROM tasklocks`).all<{ task_id: string; lock_payload: string }>();
+    return r.results.map((row) => ({ taskId: row.task_id, lock: JSON.parse(row.lock_payload) as TaskLock }));
+  }
+
+  async loadWorkers(): Promise<WorkerRow[]> {
+    const r = await this.db.prepare(`SELECT host, payload, disabled FROM workers`).all<{ host: string; payload: string; disabled: number }>();
+    return r.results.map((row) => ({ host: row.host, payload: JSON.parse(row.payload), disabled: row.disabled === 1 }));
+  }
+
+  async loadConfig<T>(name: string): Promise<T | null> {
+    const row = await this.db.prepare(`SELECT payload FROM config WHERE name = ?`).bind(name).first<{ payload: string }>();
+    return row ? (JSON.parse(row.payload) as T) : null;
+  }
+
+  /** Which of these ids already exist in storage. */
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const chunk = D1_MAX_PARAMS - 1;
+    const statements: D1PreparedStatement[] = [];
+    for (let i = 0; i < ids.length; i += chunk) {
+      const part = ids.slice(i, i + chunk);
+      statements.push(this.db.prepare(`SELECT id FROM tasks WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part));
+    }
+    if (statements.length === 0) return found;
+    const results = await this.db.batch<{ id: string }>(statements);
+    for (const r of results) for (const row of r.results) found.add(row.id);
+    return found;
+  }
+
+  async getTask(id: string): Promise<TaskRow | null> {
+    return this.db.prepare(`SELECT * FROM tasks WHERE id = ?`).bind(id).first<TaskRow>();
+  }
+
+  async getTasks(ids: string[]): Promise<TaskRow[]> {
+    const out: TaskRow[] = [];
+    const chunk = D1_MAX_PARAMS - 1;
+    for (let i = 0; i < ids.length; i += chunk) {
+      const part = ids.slice(i, i + chunk);
+      const r = await this.db.prepare(`SELECT * FROM tasks WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part).all<TaskRow>();
+      out.push(...r.results);
+    }
+    return out;
+  }
+
+  async listComplete(filter: { dataSource?: string; type?: string; sinceMs: number; max?: number }): Promise<TaskRow[]> {
+    const where = ["active = 0", "created_ms >= ?"];
+    const params: unknown[] = [filter.sinceMs];
+    if (filter.dataSource !== undefined) {
+      where.push("datasource = ?");
+      params.push(filter.dataSource);
+    }
+    if (filter.type !== undefined) {
+      where.push("type = ?");
+      params.push(filter.type);
+    }
+    params.push(filter.max ?? -1);
+    const r = await this.db
+      .prepare(`SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY created_ms DESC, id DESC LIMIT ?`)
+      .bind(...params)
+      .all<TaskRow>();
+    return r.results;
+  }
+
+  async getLog(taskId: string): Promise<string | null> {
+    const row = await this.db.prepare(`SELECT log FROM task_logs WHERE task_id = ?`).bind(taskId).first<{ log: string }>();
+    return row?.log ?? null;
+  }
+
+  async getReports(taskId: string): Promise<unknown | null> {
+    const row = await this.db.prepare(`SELECT payload FROM task_reports WHERE task_id = ?`).bind(taskId).first<{ payload: string }>();
+    return row ? JSON.parse(row.payload) : null;
+  }
+
+  async auditHistory(filter: { key: string; sinceMs?: number; count?: number }): Promise<AuditRow[]> {
+    const params: unknown[] = [filter.key];
+    let sql = `SELECT * FROM audit WHERE audit_key = ?`;
+    if (filter.sinceMs !== undefined) {
+      sql += ` AND created_ms >= ?`;
+      params.push(filter.sinceMs);
+    }
+    sql += ` ORDER BY created_ms DESC, id DESC LIMIT ?`;
+    params.push(filter.count ?? -1);
+    const r = await this.db.prepare(sql).bind(...params).all<Record<string, unknown>>();
+    return r.results.map((row) => ({
+      key: String(row["audit_key"]),
+      type: String(row["type"]),
+      author: String(row["author"]),
+      comment: String(row["comment"]),
+      ip: String(row["ip"]),
+      createdMs: Number(row["created_ms"]),
+      payload: String(row["payload"]),
+      request: row["request"] ? (JSON.parse(String(row["request"])) as Record<string, unknown>) : null,
+    }));
+  }
+}
+
+export function runnerStateOf(row: TaskRow): RunnerState {
+  if (row.active !== 1) return "NONE";
+  return (row.runner_status as RunnerState | null) ?? "WAITING";
+}

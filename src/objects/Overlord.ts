@@ -1,0 +1,427 @@
+/**
+ * The Overlord Durable Object: one in the world (`getByName("overlord")`), a leader by
+ * construction. It is a thin shell: on start it bumps its term and rebuilds the core from D1
+ * inside blockConcurrencyWhile; each RPC decides synchronously on the core, then waits for the
+ * group commit before answering; held agent polls are answered after the commit that made their
+ * news durable; the single alarm drives every timeout.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.ts";
+import { configFromEnv, type OverlordConfig } from "../overlord/config.ts";
+import type { Counter } from "../overlord/changeLog.ts";
+import type { LockFilterPolicy } from "../overlord/lockbox.ts";
+import { OverlordCore, type StoredState } from "../overlord/overlordCore.ts";
+import type { PollReply, PollRequest } from "../overlord/runner.ts";
+import type { Task } from "../overlord/taskSpec.ts";
+import { statusJson, statusPlus, type TaskStatusJson, type TaskStatusPlus } from "../overlord/types.ts";
+import { workerBehaviorConfigSchema, type WorkerBehaviorConfig } from "../overlord/workerSelect.ts";
+import type { WriteSet } from "../overlord/writes.ts";
+import { OverlordStore, parseLocation, runnerStateOf, type TaskRow } from "../metadata/overlordStore.ts";
+import { TaskCredentials } from "../shared/credentials.ts";
+import { DruidError, asDruidError, invalidInput, notFound, toWire } from "../shared/errors.ts";
+import { GroupCommit } from "../shared/groupCommit.ts";
+import { toIso } from "../shared/intervals.ts";
+import { AlarmScheduler } from "../duties/alarmScheduler.ts";
+
+export const VERSION = "0.1.0";
+
+export interface AuditInfo {
+  author: string;
+  comment: string;
+  ip: string;
+}
+
+export interface TaskListFilter {
+  state?: "running" | "complete" | "waiting" | "pending";
+  dataSource?: string;
+  type?: string;
+  /** Look-back for complete tasks in ms (Druid uses createdTimeInterval only as a duration). */
+  lookbackMs?: number;
+  max?: number;
+}
+
+export interface AgentAssignment {
+  type: "assign";
+  task: Record<string, unknown>;
+  credential: string;
+}
+export type AgentRequest = AgentAssignment | { type: "shutdown"; taskId: string } | { type: "metadata"; disabled: boolean };
+export interface AgentPollResponse extends Omit<PollReply, "requests"> {
+  requests: AgentRequest[] | null;
+}
+
+interface HeldPoll {
+  counter: Counter;
+  resolve(reply: AgentPollResponse | null): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+function rowToStatusPlus(row: TaskRow): TaskStatusPlus {
+  return {
+    id: row.id,
+    groupId: row.group_id,
+    type: row.type,
+    createdTime: toIso(row.created_ms),
+    queueInsertionTime: "1970-01-01T00:00:00.000Z",
+    statusCode: row.status,
+    status: row.status,
+    runnerStatusCode: runnerStateOf(row),
+    duration: row.duration,
+    location: parseLocation(row.location),
+    dataSource: row.datasource,
+    errorMsg: row.error_msg,
+  };
+}
+
+/** Runs an RPC body and turns any failure into an error that survives the RPC boundary. */
+async function rpc<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toWire(asDruidError(err));
+  }
+}
+
+export class Overlord extends DurableObject<Env> {
+  /** Test hook: added to Date.now(), so tests can move time without sleeping. */
+  clockOffsetMs = 0;
+  readonly config: OverlordConfig;
+  store: OverlordStore;
+  core!: OverlordCore;
+  startedAt = 0;
+  private readonly commits: GroupCommit<{ ws: WriteSet; marks: Map<string, number> }>;
+  private readonly held = new Map<string, HeldPoll>();
+  private readonly credentials: TaskCredentials;
+  private readonly alarms: AlarmScheduler;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = configFromEnv(env);
+    this.store = new OverlordStore(env.DB);
+    this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);
+    this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
+    this.alarms.register({ name: "runnerTimeouts", nextRunAt: () => this.core.nextDeadline(), run: () => this.core.runner.tick() });
+    this.commits = new GroupCommit({
+      take: () => ({ ws: this.core.takeWrites(), marks: this.core.runner.markTouched() }),
+      write: ({ ws }) => this.store.commit(ws, this.now()),
+      written: ({ marks }) => {
+        this.core.runner.committed(marks);
+        for (const host of marks.keys()) this.wake(host);
+      },
+      recover: () => this.ctx.blockConcurrencyWhile(() => this.becomeLeader()),
+    });
+    void ctx.blockConcurrencyWhile(() => this.becomeLeader());
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Druid's becomeLeader: new term, then lockbox + queue + runner rebuilt from D1. */
+  private async becomeLeader(): Promise<void> {
+    const term = ((await this.ctx.storage.get<number>("term")) ?? 0) + 1;
+    await this.ctx.storage.put("term", term);
+    const [rows, locks, workers, workerConfig] = await Promise.all([
+      this.store.loadActiveTasks(),
+      this.store.loadLocks(),
+      this.store.loadWorkers(),
+      this.store.loadConfig<WorkerBehaviorConfig>("worker.config"),
+    ]);
+    const parsedConfig = workerConfig ? workerBehaviorConfigSchema.safeParse(workerConfig) : null;
+    const state: StoredState = {
+      tasks: rows.map((r) => ({
+        payload: JSON.parse(r.payload) as Record<string, unknown>,
+        createdMs: r.created_ms,
+        status: r.status,
+        errorMsg: r.error_msg,
+        duration: r.duration,
+        worker: r.worker,
+        assignedTerm: r.assigned_term,
+        runnerStatus: r.runner_status as StoredState["tasks"][number]["runnerStatus"],
+        location: parseLocation(r.location),
+      })),
+      locks,
+      workers: workers.map((w) => ({ host: w.host, ...w.payload, disabled: w.disabled })),
+      workerConfig: parsedConfig?.success ? parsedConfig.data : null,
+    };
+    for (const h of this.held.values()) {
+      clearTimeout(h.timer);
+      h.resolve(null);
+    }
+    this.held.clear();
+    this.startedAt = this.now();
+    const core = new OverlordCore(term, this.config, () => this.now());
+    core.restore(state);
+    const ws = core.takeWrites();
+    ws.add({ kind: "term", data: { term, startedAt: toIso(this.startedAt) } });
+    core.runner.markTouched();
+    await this.store.commit(ws, this.now());
+    this.core = core;
+    await this.alarms.reschedule();
+  }
+
+  /** Waits for the group commit, then makes sure the alarm covers the next deadline. */
+  private async durable(): Promise<void> {
+    await this.commits.sync();
+    await this.alarms.reschedule();
+  }
+
+  override async alarm(): Promise<void> {
+    await this.alarms.runDue();
+    await this.durable();
+  }
+
+  // ---- status --------------------------------------------------------------------------------
+
+  async status(): Promise<{ version: string; term: number; startedAt: string; flushes: number; largestGroup: number }> {
+    return { version: VERSION, term: this.core.term, startedAt: toIso(this.startedAt), flushes: this.commits.flushes, largestGroup: this.commits.largestGroup };
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------------
+
+  /** All-or-nothing submission; answers after the tasks (and any assignment) are in D1. */
+  async submit(tasks: Task[]): Promise<string[]> {
+    return rpc(async () => {
+      const userIds = tasks.map((t) => t.id).filter((id) => !this.core.queue.get(id));
+      const known = userIds.length > 0 ? await this.store.existingIds(userIds) : new Set<string>();
+      const entries = this.core.queue.submit(tasks, known);
+      await this.durable();
+      return entries.map((e) => e.task.id);
+    });
+  }
+
+  async getTask(id: string): Promise<Record<string, unknown> | null> {
+    return rpc(async () => {
+      const e = this.core.queue.get(id);
+      if (e) return e.task.payload;
+      const row = await this.store.getTask(id);
+      return row ? (JSON.parse(row.payload) as Record<string, unknown>) : null;
+    });
+  }
+
+  async taskStatus(id: string): Promise<TaskStatusPlus | null> {
+    return rpc(async () => {
+      const s = this.core.statusOf(id);
+      if (s) return s;
+      const row = await this.store.getTask(id);
+      return row ? rowToStatusPlus(row) : null;
+    });
+  }
+
+  async taskStatuses(ids: string[]): Promise<Record<string, TaskStatusJson>> {
+    return rpc(async () => {
+      const out: Record<string, TaskStatusJson> = {};
+      const missing: string[] = [];
+      for (const id of ids) {
+        const e = this.core.queue.get(id);
+        if (e) out[id] = statusJson(e);
+        else missing.push(id);
+      }
+      if (missing.length > 0) {
+        for (const row of await this.store.getTasks(missing)) {
+          out[row.id] = { id: row.id, status: row.status, duration: row.duration, errorMsg: row.error_msg, location: parseLocation(row.location) };
+        }
+      }
+      return out;
+    });
+  }
+
+  async listTasks(filter: TaskListFilter): Promise<TaskStatusPlus[]> {
+    return rpc(async () => {
+      const match = (ds: string, type: string) =>
+        (filter.dataSource === undefined || ds === filter.dataSource) && (filter.type === undefined || type === filter.type);
+      const active =
+        filter.state === "complete"
+          ? []
+          : this.core
+              .activeEntries(filter.state)
+              .filter((e) => match(e.task.dataSource, e.task.type))
+              .map(statusPlus);
+      let complete: TaskStatusPlus[] = [];
+      if (filter.state === undefined || filter.state === "complete") {
+        const sinceMs = this.now() - (filter.lookbackMs ?? this.config.recentlyFinishedThresholdMs);
+        const rows = await this.store.listComplete({ dataSource: filter.dataSource, type: filter.type, sinceMs, max: filter.max });
+        const fromRows = rows.map(rowToStatusPlus);
+        // Completions decided in memory but maybe not committed yet are shown from memory.
+        const seen = new Set(fromRows.map((r) => r.id));
+        const recent = [...this.core.queue.recent.values()]
+          .filter((e) => !seen.has(e.task.id) && e.createdMs >= sinceMs && match(e.task.dataSource, e.task.type))
+          .map(statusPlus);
+        complete = [...recent, ...fromRows].sort((a, b) => (a.createdTime < b.createdTime ? 1 : a.createdTime > b.createdTime ? -1 : 0));
+        if (filter.max !== undefined) complete = complete.slice(0, filter.max);
+      }
+      return [...complete, ...active];
+    });
+  }
+
+  async shutdown(id: string): Promise<void> {
+    return rpc(async () => {
+      if (this.core.queue.shutdown(id)) await this.durable();
+    });
+  }
+
+  /** Returns the number of tasks shut down (0 → the route answers 404 as Druid does). */
+  async shutdownAll(dataSource: string): Promise<number> {
+    return rpc(async () => {
+      const n = this.core.queue.shutdownDataSource(dataSource);
+      if (n > 0) await this.durable();
+      return n;
+    });
+  }
+
+  async lockedIntervals(filters: LockFilterPolicy[]): Promise<Record<string, string[]>> {
+    return rpc(() => this.core.lockedIntervals(filters));
+  }
+
+  async activeLocks(filters: LockFilterPolicy[]) {
+    return rpc(() => this.core.activeLocks(filters));
+  }
+
+  // ---- logs and reports ----------------------------------------------------------------------
+
+  private async assertAssignedTo(taskId: string, host: string | null): Promise<void> {
+    const e = this.core.queue.get(taskId);
+    const worker = e ? e.worker : (await this.store.getTask(taskId))?.worker;
+    if (!worker || (host !== null && worker !== host)) throw notFound(`Task [${taskId}] was not assigned to ${host === null ? "any worker" : `worker [${host}]`}`);
+  }
+
+  async putLog(host: string | null, taskId: string, log: string): Promise<void> {
+    return rpc(async () => {
+      await this.assertAssignedTo(taskId, host);
+      this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
+      await this.durable();
+    });
+  }
+
+  async putReports(host: string | null, taskId: string, payload: Record<string, unknown>): Promise<void> {
+    return rpc(async () => {
+      await this.assertAssignedTo(taskId, host);
+      this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
+      await this.durable();
+    });
+  }
+
+  async getLog(taskId: string): Promise<string | null> {
+    return rpc(() => this.store.getLog(taskId));
+  }
+
+  async getReports(taskId: string): Promise<unknown | null> {
+    return rpc(() => this.store.getReports(taskId));
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  async workers() {
+    return rpc(() => this.core.runner.workerInfo());
+  }
+
+  async totalWorkerCapacity() {
+    return rpc(() => this.core.runner.capacity());
+  }
+
+  async setWorkerEnabled(host: string, enabled: boolean): Promise<boolean> {
+    return rpc(async () => {
+      const ok = this.core.runner.setDisabled(host, !enabled);
+      if (ok) await this.durable();
+      return ok;
+    });
+  }
+
+  async getWorkerConfig(): Promise<WorkerBehaviorConfig | null> {
+    return rpc(() => this.store.loadConfig<WorkerBehaviorConfig>("worker.config"));
+  }
+
+  async setWorkerConfig(config: WorkerBehaviorConfig, audit: AuditInfo): Promise<void> {
+    return rpc(async () => {
+      this.core.runner.behavior = config;
+      this.core.ctx.writes.add({ kind: "config", data: { name: "worker.config", payload: config } });
+      this.core.ctx.writes.add({
+        kind: "audit",
+        data: { key: "worker.config", type: "worker.config", author: audit.author, comment: audit.comment, ip: audit.ip, createdMs: this.now(), payload: JSON.stringify(config), request: null },
+      });
+      this.core.runner.assignPending();
+      await this.durable();
+    });
+  }
+
+  async auditHistory(key: string, filter: { sinceMs?: number; count?: number }) {
+    return rpc(async () => {
+      const rows = await this.store.auditHistory({ key, ...filter });
+      return rows.map((r) => ({
+        key: r.key,
+        type: r.type,
+        auditInfo: { author: r.author, comment: r.comment, identity: "", ip: r.ip },
+        request: r.request,
+        payload: r.payload,
+        auditTime: toIso(r.createdMs),
+      }));
+    });
+  }
+
+  // ---- agents --------------------------------------------------------------------------------
+
+  /** One agent poll (docs/agent-protocol.md). Resolves null for "no news" (204). */
+  async poll(req: PollRequest): Promise<AgentPollResponse | null> {
+    return rpc(async () => {
+      const outcome = this.core.runner.poll(req);
+      const host = req.worker.host;
+      const previous = this.held.get(host);
+      if (previous) {
+        // A newer poll from the same worker supersedes the held one.
+        clearTimeout(previous.timer);
+        this.held.delete(host);
+        previous.resolve(null);
+      }
+      if (outcome.kind === "reply") {
+        await this.alarms.reschedule();
+        return this.materialize(outcome.reply);
+      }
+      if (outcome.kind === "replyAfterCommit") {
+        await this.durable();
+        return this.materialize(this.core.runner.replyFor(outcome.host, outcome.counter, outcome.acks));
+      }
+      // Register synchronously: a commit landing during any await must find this poll to wake.
+      const reply = new Promise<AgentPollResponse | null>((resolve) => {
+        const timer = setTimeout(() => {
+          if (this.held.get(host)?.timer === timer) this.held.delete(host);
+          resolve(null);
+        }, outcome.timeoutMs);
+        this.held.set(host, { counter: outcome.counter, resolve: (r) => resolve(r), timer });
+      });
+      await this.alarms.reschedule();
+      return reply;
+    });
+  }
+
+  /** Answers a held poll if its worker has durable news. */
+  private wake(host: string): void {
+    const h = this.held.get(host);
+    if (!h || !this.core.runner.hasNews(host, h.counter)) return;
+    this.held.delete(host);
+    clearTimeout(h.timer);
+    void this.materialize(this.core.runner.replyFor(host, h.counter, [])).then(h.resolve, () => h.resolve(null));
+  }
+
+  /** Turns task ids into full task JSON with credentials. */
+  private async materialize(reply: PollReply): Promise<AgentPollResponse> {
+    if (!reply.requests) return { ...reply, requests: null };
+    const requests: AgentRequest[] = [];
+    for (const r of reply.requests) {
+      if (r.type !== "assign") {
+        requests.push(r);
+        continue;
+      }
+      const e = this.core.queue.get(r.taskId);
+      if (!e) continue;
+      requests.push({ type: "assign", task: e.task.payload, credential: await this.credentials.issue(r.taskId) });
+    }
+    return { ...reply, requests };
+  }
+
+  /** Verifies a task credential presented on /action (issue 4 builds on this). */
+  async verifyTaskCredential(taskId: string, credential: string): Promise<boolean> {
+    return this.credentials.verify(taskId, credential);
+  }
+}
+
+export { DruidError, invalidInput };

@@ -1,0 +1,49 @@
+/** Worker fleet endpoints: workers, enable/disable, WorkerBehaviorConfig + history, capacity. */
+import type { RouterType } from "itty-router";
+import { parseInterval } from "../shared/intervals.ts";
+import { invalidInput } from "../shared/errors.ts";
+import { workerBehaviorConfigSchema } from "../overlord/workerSelect.ts";
+import { auditInfo, empty, json, param, query, readJson, validate, type Ctx, type Req } from "./http.ts";
+import { overlord } from "./overlordStub.ts";
+
+export function workerRoutes(router: RouterType<Req, [Ctx]>) {
+  router.get("/druid/indexer/v1/workers", async (_req, ctx) => json(await overlord(ctx.env).workers()));
+
+  for (const action of ["enable", "disable"] as const) {
+    router.post(`/druid/indexer/v1/worker/:host/${action}`, async (req, ctx) => {
+      const host = param(req, "host");
+      const ok = await overlord(ctx.env).setWorkerEnabled(host, action === "enable");
+      if (!ok) return json({ error: `Worker [${host}] is not known to the Overlord` }, 500);
+      return json({ [host]: action === "enable" ? "enabled" : "disabled" });
+    });
+  }
+
+  router.get("/druid/indexer/v1/worker", async (_req, ctx) => {
+    const cfg = await overlord(ctx.env).getWorkerConfig();
+    return cfg ? json(cfg) : empty(200);
+  });
+
+  router.post("/druid/indexer/v1/worker", async (req, ctx) => {
+    const body = await readJson(req, ctx.maxBodyBytes);
+    const cfg = validate(workerBehaviorConfigSchema, body, "worker config");
+    await overlord(ctx.env).setWorkerConfig({ ...cfg, autoScaler: null }, auditInfo(req));
+    return empty(200);
+  });
+
+  router.get("/druid/indexer/v1/worker/history", async (req, ctx) => {
+    const countText = query(req, "count");
+    const intervalText = query(req, "interval");
+    let count: number | undefined;
+    if (countText !== undefined) {
+      if (!/^\d+$/.test(countText) || Number(countText) <= 0) return json({ error: "Limit must be greater than zero!" }, 400);
+      count = Number(countText);
+    }
+    let sinceMs: number | undefined;
+    if (intervalText !== undefined) sinceMs = parseInterval(intervalText, "interval", true).start;
+    else if (count === undefined) sinceMs = Date.now() - 7 * 86_400_000;
+    if (count !== undefined && count > 100_000) throw invalidInput("Invalid [count]: too large");
+    return json(await overlord(ctx.env).auditHistory("worker.config", { sinceMs, count }));
+  });
+
+  router.get("/druid/indexer/v1/totalWorkerCapacity", async (_req, ctx) => json(await overlord(ctx.env).totalWorkerCapacity()));
+}

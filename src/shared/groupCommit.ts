@@ -1,0 +1,71 @@
+/**
+ * Group commit (DESIGN.md decision 2): callers that changed memory ask to be answered once their
+ * changes are durable. One flush runs at a time; everything decided while it runs forms the next
+ * batch. A failed flush fails its callers *and* the batch collected behind it (those decisions
+ * may build on the failed ones), after the owner has rebuilt its memory from storage.
+ */
+export interface GroupCommitHost<B> {
+  /** Swap out the batch decided so far (synchronously). */
+  take(): B;
+  /** Make it durable. */
+  write(batch: B): Promise<void>;
+  /** The batch is durable: release what depended on it (runs before callers are resolved). */
+  written(batch: B): void;
+  /** The write failed: rebuild memory from storage before callers are failed. */
+  recover(error: unknown): Promise<void>;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class GroupCommit<B> {
+  private waiters: Waiter[] = [];
+  private running = false;
+  /** Statistics for benchmarks and the status endpoint. */
+  flushes = 0;
+  largestGroup = 0;
+
+  constructor(private readonly host: GroupCommitHost<B>) {}
+
+  /** Resolves when everything decided before this call is durable. */
+  sync(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // Let every request that is already runnable decide first: they join this batch.
+        queueMicrotask(() => void this.loop());
+      }
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.waiters.length > 0) {
+        const group = this.waiters;
+        this.waiters = [];
+        const batch = this.host.take();
+        this.flushes++;
+        this.largestGroup = Math.max(this.largestGroup, group.length);
+        try {
+          await this.host.write(batch);
+        } catch (err) {
+          const behind = this.waiters;
+          this.waiters = [];
+          try {
+            await this.host.recover(err);
+          } finally {
+            for (const w of [...group, ...behind]) w.reject(err);
+          }
+          continue;
+        }
+        this.host.written(batch);
+        for (const w of group) w.resolve();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

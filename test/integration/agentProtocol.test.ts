@@ -1,0 +1,307 @@
+import { abortAllDurableObjects, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { AGENT, api, inOverlord, overlordStub, uniqueDs } from "./helpers.ts";
+
+type Counter = { counter: number; hash: number };
+
+let hostN = 0;
+function agentSim(capacity = 4, category?: string) {
+  const host = `sim-${Date.now().toString(36)}-${++hostN}:8091`;
+  let term: number | null = null;
+  let counter: Counter | null = null;
+  const poll = async (body: { tasks?: unknown[]; full?: boolean; timeoutMs?: number; counter?: Counter | null; term?: number | null } = {}) => {
+    const r = await api(
+      "POST",
+      "/druid-internal/v1/agent/poll",
+      {
+        worker: { host, ip: "127.0.0.1", capacity, ...(category ? { category } : {}), version: "0" },
+        term: body.term !== undefined ? body.term : term,
+        counter: body.counter !== undefined ? body.counter : counter,
+        timeoutMs: body.timeoutMs ?? 50,
+        full: body.full ?? counter === null,
+        tasks: body.tasks ?? [],
+      },
+      AGENT,
+    );
+    if (r.status === 200 && !r.json.resetCounter) {
+      term = r.json.term;
+      counter = r.json.counter;
+    }
+    if (r.status === 200 && r.json.resetCounter) counter = null;
+    return r;
+  };
+  return { host, poll, get counter() { return counter; }, set counter(c) { counter = c; }, get term() { return term; } };
+}
+
+const running = (id: string, host: string) => ({ id, status: "RUNNING", duration: -1, location: { host, port: 8100, tlsPort: -1 } });
+const done = (id: string, status = "SUCCESS") => ({ id, status, duration: 12, errorMsg: status === "FAILED" ? "boom" : null });
+
+/** Keeps only this test's assignments (other tests' tasks may be pending on the same Overlord). */
+async function submit(ds: string, n = 1, extra: Record<string, unknown> = {}) {
+  const r = await api("POST", "/druid/indexer/v1/tasks", Array.from({ length: n }, () => ({ type: "noop", dataSource: ds, ...extra })));
+  expect(r.status).toBe(200);
+  return r.json.tasks as string[];
+}
+
+async function drainOtherPending() {
+  // shut down every pending task left by other tests so the simulated agent only sees ours
+  const pending = (await api("GET", "/druid/indexer/v1/pendingTasks")).json as Array<{ id: string }>;
+  for (const t of pending) await api("POST", `/druid/indexer/v1/task/${t.id}/shutdown`);
+}
+
+describe("agent protocol", () => {
+  it("registers a worker with a full snapshot and answers 204 when nothing happens", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    const first = await a.poll();
+    expect(first.status).toBe(200);
+    expect(first.json).toMatchObject({ resetCounter: false, requests: [{ type: "metadata", disabled: false }] });
+    expect(first.json.term).toBeGreaterThanOrEqual(1);
+    const idle = await a.poll({ timeoutMs: 20 });
+    expect(idle.status).toBe(204);
+    const workers = (await api("GET", "/druid/indexer/v1/workers")).json as Array<{ worker: { host: string } }>;
+    expect(workers.find((w) => w.worker.host === a.host)).toMatchObject({ worker: { host: a.host, capacity: 4, category: "_default_worker_category", disabled: false }, currCapacityUsed: 0 });
+  });
+
+  it("hands a held poll the assignment together with the commit that accepted the task", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const held = a.poll({ timeoutMs: 10_000 });
+    const ds = uniqueDs("held");
+    const [id] = await submit(ds);
+    const r = await held;
+    expect(r.status).toBe(200);
+    const assign = r.json.requests.find((x: { type: string }) => x.type === "assign");
+    expect(assign.task).toMatchObject({ id, type: "noop", dataSource: ds });
+    expect(typeof assign.credential).toBe("string");
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.runnerStatusCode).toBe("PENDING");
+    const mine = (await api("GET", "/druid/indexer/v1/workers")).json.find((w: any) => w.worker.host === a.host);
+    expect(mine.runningTasks).toEqual([id]);
+  });
+
+  it("records RUNNING with location, then SUCCESS once, acknowledging repeats", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("run"));
+    const got = await a.poll({ timeoutMs: 5000 });
+    expect(got.json.requests.some((x: any) => x.type === "assign" && x.task.id === id)).toBe(true);
+    await a.poll({ tasks: [running(id!, "sim-host")] });
+    const st = (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;
+    expect(st).toMatchObject({ runnerStatusCode: "RUNNING", location: { host: "sim-host", port: 8100 } });
+    expect((await api("GET", "/druid/indexer/v1/runningTasks")).json.map((t: any) => t.id)).toContain(id);
+    const fin = await a.poll({ tasks: [done(id!)] });
+    expect(fin.json.acks).toEqual([id]);
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status).toMatchObject({ statusCode: "SUCCESS", runnerStatusCode: "NONE", duration: 12 });
+    const again = await a.poll({ tasks: [done(id!)] });
+    expect(again.json.acks).toEqual([id]);
+    const mine = (await api("GET", "/druid/indexer/v1/workers")).json.find((w: any) => w.worker.host === a.host);
+    expect(mine.currCapacityUsed).toBe(0);
+  });
+
+  it("resets an agent with a stale counter or an older term, and re-sends assignments in the snapshot", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("reset"));
+    await a.poll({ timeoutMs: 5000 });
+    const stale = await a.poll({ counter: { counter: 999, hash: 1 }, full: false });
+    expect(stale.json).toMatchObject({ resetCounter: true, counter: null, requests: null });
+    const wrongTerm = await a.poll({ term: -5, counter: { counter: 0, hash: 0 }, full: false });
+    expect(wrongTerm.json.resetCounter).toBe(true);
+    const snap = await a.poll({ counter: null, full: true, tasks: [] });
+    expect(snap.json.requests.filter((x: any) => x.type === "assign").map((x: any) => x.task.id)).toEqual([id]);
+  });
+
+  it("fails a running task that a full snapshot no longer lists (the agent restarted)", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("gone"));
+    await a.poll({ timeoutMs: 5000 });
+    await a.poll({ tasks: [running(id!, "h")] });
+    await a.poll({ counter: null, full: true, tasks: [] });
+    const st = (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;
+    expect(st).toMatchObject({ statusCode: "FAILED", errorMsg: "This task disappeared on the worker where it was assigned" });
+  });
+
+  it("loses nothing when a held poll is dropped by the client", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const before = a.counter;
+    const ctl = new AbortController();
+    const dropped = SELF.fetch("http://druid.test/druid-internal/v1/agent/poll", {
+      method: "POST",
+      headers: { ...AGENT, "content-type": "application/json" },
+      body: JSON.stringify({ worker: { host: a.host, capacity: 4 }, term: a.term, counter: before, timeoutMs: 10_000, full: false, tasks: [] }),
+      signal: ctl.signal,
+    }).catch(() => null);
+    ctl.abort();
+    await dropped;
+    const [id] = await submit(uniqueDs("drop"));
+    const r = await a.poll({ counter: before, timeoutMs: 5000 });
+    expect(r.json.requests.filter((x: any) => x.type === "assign").map((x: any) => x.task.id)).toEqual([id]);
+  });
+
+  it("tells the worker to stop a task shut down by an operator, and frees the slot when it reports", async () => {
+    await drainOtherPending();
+    const a = agentSim(1);
+    await a.poll();
+    const [id] = await submit(uniqueDs("stop"));
+    await a.poll({ timeoutMs: 5000 });
+    await a.poll({ tasks: [running(id!, "h")] });
+    await api("POST", `/druid/indexer/v1/task/${id}/shutdown`);
+    const r = await a.poll({ timeoutMs: 5000 });
+    expect(r.json.requests).toContainEqual({ type: "shutdown", taskId: id });
+    let mine = (await api("GET", "/druid/indexer/v1/workers")).json.find((w: any) => w.worker.host === a.host);
+    expect(mine.currCapacityUsed).toBe(1);
+    await a.poll({ tasks: [done(id!, "FAILED")] });
+    mine = (await api("GET", "/druid/indexer/v1/workers")).json.find((w: any) => w.worker.host === a.host);
+    expect(mine.currCapacityUsed).toBe(0);
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.errorMsg).toBe("Shutdown request from user");
+  });
+
+  it("gives a disabled worker no assignments and tells it so", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    expect((await api("POST", `/druid/indexer/v1/worker/${a.host}/disable`)).json).toEqual({ [a.host]: "disabled" });
+    const r = await a.poll({ timeoutMs: 5000 });
+    expect(r.json.requests).toContainEqual({ type: "metadata", disabled: true });
+    const ds = uniqueDs("dis");
+    const [id] = await submit(ds);
+    expect((await a.poll({ timeoutMs: 30 })).status).toBe(204);
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.runnerStatusCode).toBe("PENDING");
+    await api("POST", `/druid/indexer/v1/worker/${a.host}/enable`);
+    const r2 = await a.poll({ timeoutMs: 5000 });
+    expect(r2.json.requests.some((x: any) => x.type === "assign" && x.task.id === id)).toBe(true);
+    expect((await api("POST", "/druid/indexer/v1/worker/nobody:1/disable")).status).toBe(500);
+  });
+
+  it("stores logs and reports shipped by the agent, with Druid's offset semantics", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("log"));
+    await a.poll({ timeoutMs: 5000 });
+    const up = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: { ...AGENT, "X-Druid-Worker": a.host }, body: "line one\nline two\n" });
+    expect(up.status).toBe(200);
+    await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/reports`, { method: "POST", headers: { ...AGENT, "content-type": "application/json" }, body: JSON.stringify({ ingestionStatsAndErrors: { taskId: id } }) });
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/log`)).text).toBe("line one\nline two\n");
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/log?offset=5`)).text).toBe("one\nline two\n");
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/log?offset=-4`)).text).toBe("two\n");
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/reports`)).json).toEqual({ ingestionStatsAndErrors: { taskId: id } });
+    expect((await api("GET", "/druid/indexer/v1/task/none_such/log")).status).toBe(404);
+    const other = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: { ...AGENT, "X-Druid-Worker": "someone-else:1" }, body: "x" });
+    expect(other.status).toBe(404);
+  });
+
+  it("refuses the operator token and malformed polls", async () => {
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: 1 } })).status).toBe(403);
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "bad host", capacity: 1 } }, AGENT)).status).toBe(400);
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: -1 } }, AGENT)).status).toBe(400);
+  });
+});
+
+describe("runner timeouts (alarm-driven, injected clock)", () => {
+  it("fails a task the worker never reports RUNNING within taskAssignmentTimeout", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("assign-timeout"));
+    await a.poll({ timeoutMs: 5000 });
+    await a.poll({ timeoutMs: 1 }); // keep the lease fresh
+    await inOverlord((o) => {
+      o.clockOffsetMs += o.config.taskAssignmentTimeoutMs + 1000;
+    });
+    await a.poll({ timeoutMs: 1 });
+    expect(await runDurableObjectAlarm(overlordStub())).toBe(true);
+    const st = (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;
+    expect(st.statusCode).toBe("FAILED");
+    expect(st.errorMsg).toContain("taskAssignmentTimeout");
+  });
+
+  it("fails the tasks of a worker whose lease lapsed, after taskCleanupTimeout, unless it comes back", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("cleanup"));
+    await a.poll({ timeoutMs: 5000 });
+    await a.poll({ tasks: [running(id!, "h")] });
+    await inOverlord((o) => {
+      o.clockOffsetMs += o.config.workerLeaseMs + 1000;
+    });
+    await runDurableObjectAlarm(overlordStub());
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.statusCode).toBe("RUNNING");
+    expect((await api("GET", "/druid/indexer/v1/workers")).json.some((w: any) => w.worker.host === a.host)).toBe(false);
+    await inOverlord((o) => {
+      o.clockOffsetMs += o.config.taskCleanupTimeoutMs;
+    });
+    await runDurableObjectAlarm(overlordStub());
+    const st = (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;
+    expect(st.statusCode).toBe("FAILED");
+    expect(st.errorMsg).toContain("disappeared");
+  });
+
+  it("blacklists a worker after more than maxRetriesBeforeBlacklist consecutive failures", async () => {
+    await drainOtherPending();
+    const sims = Array.from({ length: 5 }, () => agentSim(8));
+    for (const s of sims) await s.poll();
+    const a = sims[0]!;
+    const max = await inOverlord((o) => o.config.maxRetriesBeforeBlacklist);
+    await api("POST", "/druid/indexer/v1/worker", { type: "default", selectStrategy: { type: "fillCapacity" } });
+    for (const s of sims.slice(1)) await api("POST", `/druid/indexer/v1/worker/${s.host}/disable`);
+    const ids = await submit(uniqueDs("bl"), max + 1);
+    const got = await a.poll({ timeoutMs: 5000 });
+    const assigned = got.json.requests.filter((x: any) => x.type === "assign").map((x: any) => x.task.id);
+    expect(assigned.sort()).toEqual([...ids].sort());
+    await a.poll({ tasks: ids.map((id) => done(id, "FAILED")) });
+    const mine = (await api("GET", "/druid/indexer/v1/workers")).json.find((w: any) => w.worker.host === a.host);
+    expect(mine.blacklistedUntil).not.toBeNull();
+    for (const s of sims.slice(1)) await api("POST", `/druid/indexer/v1/worker/${s.host}/enable`);
+    await api("POST", "/druid/indexer/v1/worker", { type: "default", selectStrategy: { type: "equalDistribution" } });
+  });
+});
+
+describe("Overlord restart with agents", () => {
+  it("re-adopts a task that the agent still runs after the object restarts", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("adopt"));
+    await a.poll({ timeoutMs: 5000 });
+    await a.poll({ tasks: [running(id!, "h")] });
+    const termBefore = a.term!;
+    await abortAllDurableObjects();
+    const r = await a.poll({ timeoutMs: 10 });
+    expect(r.json.resetCounter).toBe(true);
+    const snap = await a.poll({ counter: null, full: true, tasks: [running(id!, "h")] });
+    expect(snap.json.term).toBe(termBefore + 1);
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status).toMatchObject({ statusCode: "RUNNING", runnerStatusCode: "RUNNING" });
+    await a.poll({ tasks: [done(id!)] });
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.statusCode).toBe("SUCCESS");
+  });
+});
+
+describe("worker config", () => {
+  it("stores WorkerBehaviorConfig with audit history", async () => {
+    const cfg = { type: "default", selectStrategy: { type: "fillCapacity" }, autoScaler: null };
+    const post = await SELF.fetch("http://druid.test/druid/indexer/v1/worker", {
+      method: "POST",
+      headers: { Authorization: "Bearer test-admin-token", "content-type": "application/json", "X-Druid-Author": "ops", "X-Druid-Comment": "fill" },
+      body: JSON.stringify(cfg),
+    });
+    expect(post.status).toBe(200);
+    expect((await api("GET", "/druid/indexer/v1/worker")).json).toEqual(cfg);
+    const hist = (await api("GET", "/druid/indexer/v1/worker/history?count=1")).json;
+    expect(hist[0]).toMatchObject({ key: "worker.config", type: "worker.config", auditInfo: { author: "ops", comment: "fill" } });
+    expect(JSON.parse(hist[0].payload)).toEqual(cfg);
+    expect((await api("GET", "/druid/indexer/v1/worker/history?count=0")).status).toBe(400);
+    await api("POST", "/druid/indexer/v1/worker", { type: "default", selectStrategy: { type: "equalDistribution" } });
+    const cap = (await api("GET", "/druid/indexer/v1/totalWorkerCapacity")).json;
+    expect(cap).toHaveProperty("currentClusterCapacity");
+    expect(cap).toHaveProperty("usedClusterCapacity");
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { api, rows } from "./helpers.ts";
+
+const huge = "x".repeat(2 * 1024 * 1024);
+
+/** Each case: a request that must be refused with a 4xx and Druid's error JSON, storing nothing. */
+const cases: Array<{ name: string; method: string; path: string; body?: unknown; status: number }> = [
+  { name: "malformed JSON", method: "POST", path: "/druid/indexer/v1/task", body: "{not json", status: 400 },
+  { name: "empty body", method: "POST", path: "/druid/indexer/v1/task", body: "", status: 400 },
+  { name: "JSON that is not an object", method: "POST", path: "/druid/indexer/v1/task", body: "[1,2]", status: 400 },
+  { name: "missing type", method: "POST", path: "/druid/indexer/v1/task", body: { id: "bad_missing_type" }, status: 400 },
+  { name: "unknown type", method: "POST", path: "/druid/indexer/v1/task", body: { type: "hadoop", id: "bad_unknown" }, status: 400 },
+  { name: "wrong type for runTime's context", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "bad_ctx", context: "x" }, status: 400 },
+  { name: "id with a slash", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "a/b" }, status: 400 },
+  { name: "id starting with a dot", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: ".hidden" }, status: 400 },
+  { name: "id with a control character", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "bad\u0001id" }, status: 400 },
+  { name: "id with a tab", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "bad\tid" }, status: 400 },
+  { name: "bad interval in an index spec", method: "POST", path: "/druid/indexer/v1/task", body: { type: "index", id: "bad_interval", spec: { dataSchema: { dataSource: "w", granularitySpec: { intervals: ["2024-13-45/2024-01-01"] } } } }, status: 400 },
+  { name: "reversed interval in a kill task", method: "POST", path: "/druid/indexer/v1/task", body: { type: "kill", id: "bad_kill", dataSource: "w", interval: "2024-02-01/2024-01-01" }, status: 400 },
+  { name: "kill without interval", method: "POST", path: "/druid/indexer/v1/task", body: { type: "kill", id: "bad_kill2", dataSource: "w" }, status: 400 },
+  { name: "SQL-looking id", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "x'; DROP TABLE tasks; --/" }, status: 400 },
+  { name: "oversized body", method: "POST", path: "/druid/indexer/v1/task", body: { type: "noop", id: "bad_huge", note: huge }, status: 413 },
+  { name: "empty bulk", method: "POST", path: "/druid/indexer/v1/tasks", body: { tasks: [] }, status: 400 },
+  { name: "bad lock filter", method: "POST", path: "/druid/indexer/v1/lockedIntervals/v2", body: [{ datasource: 5 }], status: 400 },
+  { name: "bad interval in lock filter", method: "POST", path: "/druid/indexer/v1/activeLocks", body: [{ datasource: "w", intervals: ["nope"] }], status: 400 },
+  { name: "taskStatus with non-string ids", method: "POST", path: "/druid/indexer/v1/taskStatus", body: [1, 2], status: 400 },
+  { name: "bad max", method: "GET", path: "/druid/indexer/v1/tasks?max=-3", status: 400 },
+  { name: "bad createdTimeInterval", method: "GET", path: "/druid/indexer/v1/tasks?createdTimeInterval=yesterday", status: 400 },
+  { name: "bad worker config", method: "POST", path: "/druid/indexer/v1/worker", body: { selectStrategy: { type: "roundRobin" } }, status: 400 },
+  { name: "unknown endpoint", method: "GET", path: "/druid/indexer/v1/nothing-here", status: 404 },
+];
+
+describe("bad input is refused with a 4xx and changes nothing", () => {
+  for (const c of cases) {
+    it(`refuses ${c.name}`, async () => {
+      const before = (await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n;
+      const r = await api(c.method, c.path, c.body);
+      expect(r.status).toBe(c.status);
+      expect(r.json).toMatchObject({ error: "druidException" });
+      expect(typeof r.json.errorMessage).toBe("string");
+      const after = (await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n;
+      expect(after).toBe(before);
+    });
+  }
+
+  it("still has its tables after SQL-looking input", async () => {
+    await api("POST", "/druid/indexer/v1/task", { type: "noop", dataSource: "w'); DELETE FROM tasks; --" });
+    expect((await rows("SELECT name FROM sqlite_master WHERE name = 'tasks'")).length).toBe(1);
+  });
+});
