@@ -80,10 +80,14 @@ export class StringDictionary {
   private readonly single = new Map<string, number>();
   private readonly multi = new Map<string, number>();
   private ranks: Int32Array | null = null;
+  /** Neighbouring rows often repeat a value: remember the last one. */
+  private lastValue: string | null = null;
+  private lastId = NULL_ID;
 
   idOf(v: StringDimValue): number {
     if (v === null) return NULL_ID;
     if (typeof v === "string") {
+      if (v === this.lastValue) return this.lastId;
       let id = this.single.get(v);
       if (id === undefined) {
         id = this.values.length;
@@ -91,6 +95,8 @@ export class StringDictionary {
         this.single.set(v, id);
         this.ranks = null;
       }
+      this.lastValue = v;
+      this.lastId = id;
       return id;
     }
     const key = JSON.stringify(v);

@@ -50,7 +50,8 @@ export class IncrementalIndex {
   private readonly numCols: (GrowableF64 | null)[] = [];
   private readonly metVals: GrowableF64[];
   private readonly metHas: GrowableU8[];
-  private readonly rollupIndex: Map<string, number> | null;
+  /** Rollup lookup: hash of (time, dimension codes) → the row, or the rows sharing that hash. */
+  private readonly rollupIndex: Map<number, number | number[]> | null;
 
   constructor(
     readonly interval: Interval,
@@ -68,10 +69,17 @@ export class IncrementalIndex {
   add(row: EncodedRow): void {
     const dims = this.registry.size;
     if (this.rollupIndex) {
-      const key = this.keyOf(row, dims);
-      const at = this.rollupIndex.get(key);
-      if (at !== undefined) { this.aggregate(at, row); return; }
-      this.rollupIndex.set(key, this.times.length);
+      const hash = this.hashOf(row, dims);
+      const found = this.rollupIndex.get(hash);
+      if (found !== undefined) {
+        if (typeof found === "number") {
+          if (this.sameKey(found, row, dims)) { this.aggregate(found, row); return; }
+          this.rollupIndex.set(hash, [found, this.times.length]);
+        } else {
+          for (const at of found) if (this.sameKey(at, row, dims)) { this.aggregate(at, row); return; }
+          found.push(this.times.length);
+        }
+      } else this.rollupIndex.set(hash, this.times.length);
     }
     const n = this.times.length;
     for (let d = 0; d < dims; d++) {
@@ -94,15 +102,43 @@ export class IncrementalIndex {
     }
   }
 
-  private keyOf(row: EncodedRow, dims: number): string {
+  /**
+   * FNV-1a over the time and the dimension codes up to the last non-null one (so rows added
+   * before a dimension was discovered hash like later rows where it is null).
+   */
+  private hashOf(row: EncodedRow, dims: number): number {
     let last = dims - 1;
     while (last >= 0 && this.isNull(last, row.codes[last])) last--;
-    let key = String(row.time);
+    const f = this.scratch;
+    f[0] = row.time;
+    let h = Math.imul(0x811c9dc5 ^ this.scratchInts[0]!, 0x01000193);
+    h = Math.imul(h ^ this.scratchInts[1]!, 0x01000193);
     for (let d = 0; d <= last; d++) {
       const c = row.codes[d];
-      key += this.isNull(d, c) ? "|" : `|${c}`;
+      if (this.isNull(d, c)) h = Math.imul(h ^ 0x5bd1e995, 0x01000193);
+      else if (this.registry.dictionaries[d]) h = Math.imul(h ^ c!, 0x01000193);
+      else {
+        f[0] = c! === 0 ? 0 : c!; // -0 and 0 are one value
+        h = Math.imul(h ^ this.scratchInts[0]!, 0x01000193);
+        h = Math.imul(h ^ this.scratchInts[1]!, 0x01000193);
+      }
     }
-    return key;
+    return h >>> 0;
+  }
+
+  private readonly scratch = new Float64Array(1);
+  private readonly scratchInts = new Int32Array(this.scratch.buffer);
+
+  /** Whether stored row `at` has the time and dimension values of `row`. */
+  private sameKey(at: number, row: EncodedRow, dims: number): boolean {
+    if (this.times.data[at] !== row.time) return false;
+    for (let d = 0; d < dims; d++) {
+      const a = row.codes[d], b = this.code(d, at);
+      const na = this.isNull(d, a), nb = this.isNull(d, b);
+      if (na !== nb) return false;
+      if (!na && a !== b) return false;
+    }
+    return true;
   }
 
   private isNull(d: number, c: number | undefined): boolean {
@@ -128,6 +164,14 @@ export class IncrementalIndex {
     }
     const col = this.numCols[d];
     return col && row < col.length ? col.data[row]! : Number.NaN;
+  }
+
+  /**
+   * The raw column of dimension `d`: dictionary ids (string) or values (numeric, NaN = null);
+   * rows at or past `length` are null (the dimension was discovered after them).
+   */
+  column(d: number): { data: Int32Array | Float64Array; length: number } | null {
+    return (this.registry.dictionaries[d] ? this.strCols[d] : this.numCols[d]) ?? null;
   }
 
   /** Metric `m` at `row`, null when it never received an input. */

@@ -7,7 +7,7 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { createGunzip, type ZlibOptions } from "node:zlib";
 import { unsupported } from "./errors.ts";
 
 /** Druid infers compression from the file name; only gzip is supported here. */
@@ -28,7 +28,10 @@ async function* counted(source: AsyncIterable<Uint8Array>, onBytes: (n: number) 
 }
 
 async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // big output chunks (fewer thread-pool round trips) and room to run a few chunks ahead of the parser;
+  // zlib passes stream options through to its Transform, though its typings do not list them
+  const options: ZlibOptions & { readableHighWaterMark: number } = { chunkSize: 256 * 1024, readableHighWaterMark: 4 * 1024 * 1024 };
+  const gunzip = createGunzip(options);
   const done = pipeline(Readable.from(source), gunzip).catch((e: unknown) => { gunzip.destroy(e as Error); });
   for await (const chunk of gunzip) yield chunk as Uint8Array;
   await done;

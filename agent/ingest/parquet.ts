@@ -73,14 +73,16 @@ export function writeSegmentParquet(cols: SegmentColumns): Uint8Array {
   const columnData: ColumnSource[] = [];
   schema.push({ name: "__time", type: "INT64", converted_type: "TIMESTAMP_MILLIS", repetition_type: "REQUIRED" });
   columnData.push({
-    name: "__time", data: Array.from(cols.time, (t) => BigInt(t)), nullable: false, statistics: true,
+    name: "__time", data: Array.from(cols.time), nullable: false, statistics: true, // the writer makes the BigInts
     encoding: "DELTA_BINARY_PACKED", codec: "UNCOMPRESSED",
   });
 
   cols.meta.dimensions.forEach((d, i) => {
     const values = cols.dimensions[i]!;
     const cardinality = cols.cardinalities?.[i] ?? new Set(values.map((v) => (Array.isArray(v) ? v.join("\u0000") : v))).size;
-    // dictionary-encoded (low-cardinality) columns are already small; compress the others
+    // dictionary-encode when values repeat (decided here, so the writer skips its own sampling);
+    // dictionary-encoded columns are already small, compress the other string columns
+    const encoding = cardinality * 2 <= values.length ? "RLE_DICTIONARY" : "PLAIN";
     const codec = d.type === "string" && cardinality > values.length / 10 ? "GZIP" : "UNCOMPRESSED";
     if (d.type === "string" && d.multiValue) {
       schema.push(
@@ -88,16 +90,16 @@ export function writeSegmentParquet(cols: SegmentColumns): Uint8Array {
         { name: "list", repetition_type: "REPEATED", num_children: 1 },
         { name: "element", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
       );
-      columnData.push({ name: d.name, data: values.map((v) => (v === null ? null : Array.isArray(v) ? v : [String(v)])), codec });
+      columnData.push({ name: d.name, data: values.map((v) => (v === null ? null : Array.isArray(v) ? v : [String(v)])), codec, encoding });
     } else if (d.type === "string") {
       schema.push(optional(d.name, "BYTE_ARRAY", "UTF8"));
-      columnData.push({ name: d.name, data: values as (string | null)[], codec });
+      columnData.push({ name: d.name, data: values as (string | null)[], codec, encoding });
     } else if (d.type === "long") {
       schema.push(optional(d.name, "INT64"));
-      columnData.push({ name: d.name, data: toBigInts(values as (number | null)[]), codec });
+      columnData.push({ name: d.name, data: toBigInts(values as (number | null)[]), codec, encoding });
     } else {
       schema.push(optional(d.name, "DOUBLE"));
-      columnData.push({ name: d.name, data: values as (number | null)[], codec });
+      columnData.push({ name: d.name, data: values as (number | null)[], codec, encoding });
     }
   });
 

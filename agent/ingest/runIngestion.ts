@@ -14,6 +14,7 @@ import { bucket, bucketStart, formatInterval, overlaps, type Interval } from "..
 import { IngestionError, RowParseError } from "./errors.ts";
 import { metricInput } from "./aggregators.ts";
 import { isDiscoverable, toNumericDimValue, toStringDimValue } from "./dimensions.ts";
+import { NULL_ID, type StringDictionary } from "./columns.ts";
 import { DimensionRegistry, IncrementalIndex, type EncodedRow } from "./incrementalIndex.ts";
 import { inputEntities, type InputSourceIO } from "./inputSource.ts";
 import { readLines } from "./lines.ts";
@@ -99,6 +100,44 @@ export async function runIngestion(spec: IndexSpecJson | { spec: IndexSpecJson }
   }
 }
 
+/** The values of dimension `d` for `rows`, with the number of distinct non-null values. */
+function dimensionValues(index: IncrementalIndex, d: number, dict: StringDictionary | null, rows: Int32Array) {
+  const n = rows.length;
+  const values: SegmentValue[] = new Array(n);
+  const col = index.column(d);
+  const data = col?.data, len = col?.length ?? 0;
+  let multi = false;
+  let distinct = 0;
+  if (dict) {
+    const dv = dict.values;
+    // a bitmap when the segment is large next to the dictionary, a set otherwise
+    const seen = n * 8 >= dv.length ? new Uint8Array(dv.length) : null;
+    const seenSet = seen ? null : new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      const c = r < len ? data![r]! : NULL_ID;
+      if (c === NULL_ID) { values[i] = null; continue; }
+      const v = dv[c]!;
+      values[i] = v;
+      if (typeof v !== "string") multi = true;
+      if (seen) { if (seen[c] === 0) { seen[c] = 1; distinct++; } }
+      else seenSet!.add(c);
+    }
+    if (seenSet) distinct = seenSet.size;
+  } else {
+    const seenSet = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      const c = r < len ? data![r]! : Number.NaN;
+      if (c !== c) { values[i] = null; continue; }
+      values[i] = c;
+      seenSet.add(c);
+    }
+    distinct = seenSet.size;
+  }
+  return { values, distinct, multi };
+}
+
 /** Turns rows into per-bucket incremental indexes, then into segment files. */
 class Indexer {
   private readonly registry: DimensionRegistry;
@@ -149,7 +188,7 @@ class Indexer {
       const s = schemas[d]!;
       const v = raw[s.name];
       const dict = dictionaries[d];
-      if (dict) row.codes[d] = dict.idOf(toStringDimValue(v, s.multiValueHandling));
+      if (dict) row.codes[d] = dict.idOf(typeof v === "string" ? v : v === null || v === undefined ? null : toStringDimValue(v, s.multiValueHandling));
       else row.codes[d] = toNumericDimValue(v, s.type as "long" | "float" | "double", problems) ?? Number.NaN;
     }
     const aggs = plan.aggregators;
@@ -195,19 +234,9 @@ class Indexer {
     const cardinalities: number[] = [];
     const dimMeta: SegmentFileMeta["dimensions"] = [];
     for (const d of dims) {
-      const dict = dictionaries[d];
-      const values: SegmentValue[] = new Array(rows.length);
-      let multi = false;
-      const distinct = new Set<number>();
-      for (let i = 0; i < rows.length; i++) {
-        const c = index.code(d, rows[i]!);
-        const v = dict ? dict.value(c) : Number.isNaN(c) ? null : c;
-        if (v !== null) distinct.add(c);
-        if (Array.isArray(v)) multi = true;
-        values[i] = v;
-      }
+      const { values, distinct, multi } = dimensionValues(index, d, dictionaries[d] ?? null, rows);
       dimValues.push(values);
-      cardinalities.push(distinct.size);
+      cardinalities.push(distinct);
       dimMeta.push({ name: schemas[d]!.name, type: schemas[d]!.type, multiValue: multi });
     }
     const metricValues = plan.aggregators.map((_, m) => Array.from(rows, (r) => index.metric(m, r)));

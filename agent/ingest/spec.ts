@@ -12,7 +12,7 @@ import { invalidSpec, unsupported } from "./errors.ts";
 import { compileFilter, type FilterJson, type RowFilter } from "./filter.ts";
 import { planInputFormat, type InputFormatJson, type LineParserFactory } from "./inputFormat.ts";
 import type { InputSourceJson } from "./inputSource.ts";
-import { createTimestampExtractor, type TimestampExtractor, type TimestampSpecJson } from "./timestamp.ts";
+import { createTimestampExtractor, parseIsoTimestamp, type TimestampExtractor, type TimestampSpecJson } from "./timestamp.ts";
 
 export interface GranularitySpecJson {
   type?: string;
@@ -114,12 +114,17 @@ export function planIngestion(input: IndexSpecJson | { spec: IndexSpecJson }): I
   const intervals = gs.intervals === undefined || gs.intervals === null || gs.intervals.length === 0
     ? null
     : gs.intervals.map((i) => {
+        const [a, b, extra] = typeof i === "string" ? i.split("/") : [];
+        const start = a && extra === undefined ? parseIsoTimestamp(a, false) : null;
+        const end = b ? parseIsoTimestamp(b, false) : null;
+        if (start !== null && end !== null && start <= end) return { start, end }; // plain instants: no luxon (its first use costs ~20 ms)
         try { return parseInterval(i, "granularitySpec.intervals"); } catch { throw invalidSpec(`Invalid interval [${i}] in granularitySpec.intervals`); }
       });
   if (gs.rollup !== undefined && typeof gs.rollup !== "boolean") throw invalidSpec("granularitySpec.rollup must be true or false");
 
   const segmentGranularity = granularity(gs.segmentGranularity, "day", "segmentGranularity");
   const queryGranularity = granularity(gs.queryGranularity, "none", "queryGranularity");
+  if (segmentGranularity === "none") throw invalidSpec("segmentGranularity cannot be [none]");
   const width = (g: GranularityName) => (g === "all" ? Infinity : bucket(g, 0).end - bucket(g, 0).start);
   if (width(queryGranularity) > width(segmentGranularity)) {
     throw invalidSpec(`queryGranularity [${queryGranularity}] must not be coarser than segmentGranularity [${segmentGranularity}]`);

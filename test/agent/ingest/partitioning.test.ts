@@ -58,7 +58,15 @@ describe("partitioning into segments", () => {
     expect(r.rows.map((x) => x.a)).toEqual([...names].sort());
   });
 
+  it("puts everything in one eternity segment with segmentGranularity all", async () => {
+    const r = await ingest(events(["1999-01-01T00:00:00Z", "2024-01-01T00:00:00Z"]), { dataSchema: { granularitySpec: { segmentGranularity: "all", rollup: false } } });
+    expect(r.segments).toHaveLength(1);
+    expect(r.segments[0]!.meta.interval).toBe("-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z");
+    expect(r.segments[0]!.numRows).toBe(2);
+  });
+
   it("rejects a queryGranularity coarser than the segmentGranularity, and non-dynamic partitions", async () => {
+    await expect(ingest("", { dataSchema: { granularitySpec: { segmentGranularity: "none" } } })).rejects.toThrow(/cannot be \[none\]/);
     await expect(ingest("", { dataSchema: { granularitySpec: { segmentGranularity: "hour", queryGranularity: "day" } } })).rejects.toThrow(/must not be coarser/);
     await expect(ingest("", { tuningConfig: { partitionsSpec: { type: "hashed" } } })).rejects.toThrow(/partitionsSpec type \[hashed\] is not supported/);
   });
