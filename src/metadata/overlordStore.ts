@@ -234,7 +234,9 @@ export class OverlordStore {
       sql += ` AND created_ms >= ?`;
       params.push(filter.sinceMs);
     }
-    sql += ` ORDER BY created_ms DESC, id DESC LIMIT ?`;
+    // Druid: newest first when limited by count, oldest first for an interval. Insertion order
+    // (id) stands for time, so an injected clock cannot reorder history.
+    sql += filter.count !== undefined ? ` ORDER BY id DESC LIMIT ?` : ` ORDER BY id ASC LIMIT ?`;
     params.push(filter.count ?? -1);
     const r = await this.db.prepare(sql).bind(...params).all<Record<string, unknown>>();
     return r.results.map((row) => ({

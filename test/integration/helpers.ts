@@ -26,7 +26,7 @@ export function overlordStub() {
 }
 
 export function inOverlord<T>(fn: (o: Overlord) => T | Promise<T>): Promise<T> {
-  return runInDurableObject(overlordStub(), (o: Overlord) => fn(o));
+  return runInDurableObject(overlordStub(), (o) => fn(o as unknown as Overlord));
 }
 
 let n = 0;
