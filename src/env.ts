@@ -4,6 +4,7 @@ import type { Overlord } from "./objects/Overlord.ts";
 export interface Env {
   OVERLORD: DurableObjectNamespace<Overlord>;
   DB: D1Database;
+  DEEP_STORAGE: R2Bucket;
   ADMIN_TOKEN: string;
   AGENT_TOKEN: string;
   DRUID_QUEUE_MAX_SIZE?: string;

@@ -7,7 +7,10 @@ import type { Env } from "./env.ts";
 import { principalOf } from "./shared/auth.ts";
 import { DruidError, notFound, unauthorized } from "./shared/errors.ts";
 import { errorResponse, json, type Ctx, type Req } from "./routes/http.ts";
+import { actionRoutes } from "./routes/actions.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { deepStorageRoutes } from "./routes/deepStorage.ts";
+import { metadataRoutes } from "./routes/metadata.ts";
 import { lockRoutes } from "./routes/locks.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { taskRoutes } from "./routes/tasks.ts";
@@ -21,11 +24,14 @@ taskRoutes(router);
 lockRoutes(router);
 workerRoutes(router);
 agentRoutes(router);
+actionRoutes(router);
+deepStorageRoutes(router);
+metadataRoutes(router);
 router.all("*", (req) => {
   throw notFound(`No such endpoint: ${req.method} ${new URL(req.url).pathname}`);
 });
 
-const AGENT_PATHS = "/druid-internal/v1/agent/";
+const AGENT_PATHS = ["/druid-internal/v1/agent/", "/druid-internal/v1/deep-storage"];
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -36,7 +42,7 @@ export default {
         throw new DruidError("SERVICE_UNAVAILABLE", "ADMIN_TOKEN and AGENT_TOKEN must be configured (wrangler secret put / .dev.vars)", "notConfigured");
       }
       const principal = principalOf(request.headers.get("Authorization"), env.ADMIN_TOKEN, env.AGENT_TOKEN);
-      const isAgentPath = url.pathname.startsWith(AGENT_PATHS);
+      const isAgentPath = AGENT_PATHS.some((p) => url.pathname.startsWith(p));
       const isActionPath = url.pathname === "/druid/indexer/v1/action";
       if (principal === "none") throw unauthorized("Unauthorized: a valid Authorization header is required");
       if (principal === "agent" && !isAgentPath && !isActionPath) throw new DruidError("FORBIDDEN", "The agent token does not open operator endpoints", "forbidden");

@@ -17,6 +17,8 @@ import { statusJson, statusPlus, type TaskStatusJson, type TaskStatusPlus } from
 import { workerBehaviorConfigSchema, type WorkerBehaviorConfig } from "../overlord/workerSelect.ts";
 import type { WriteSet } from "../overlord/writes.ts";
 import { OverlordStore, parseLocation, runnerStateOf, type TaskRow } from "../metadata/overlordStore.ts";
+import { SegmentStore } from "../metadata/segmentStore.ts";
+import { TaskActions, type TaskAction } from "../overlord/taskActions.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
 import { DruidError, asDruidError, invalidInput, notFound, toWire } from "../shared/errors.ts";
 import { GroupCommit } from "../shared/groupCommit.ts";
@@ -93,11 +95,14 @@ export class Overlord extends DurableObject<Env> {
   private readonly held = new Map<string, HeldPoll>();
   private readonly credentials: TaskCredentials;
   private readonly alarms: AlarmScheduler;
+  private readonly segments: SegmentStore;
+  private actions!: TaskActions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configFromEnv(env);
     this.store = new OverlordStore(env.DB);
+    this.segments = new SegmentStore(env.DB);
     this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     this.alarms.register({ name: "runnerTimeouts", nextRunAt: () => this.core.nextDeadline(), run: () => this.core.runner.tick() });
@@ -157,6 +162,7 @@ export class Overlord extends DurableObject<Env> {
     core.runner.markTouched();
     await this.store.commit(ws, this.now());
     this.core = core;
+    this.actions = new TaskActions({ queue: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable() });
     await this.alarms.reschedule();
   }
 
@@ -413,15 +419,40 @@ export class Overlord extends DurableObject<Env> {
       }
       const e = this.core.queue.get(r.taskId);
       if (!e) continue;
-      requests.push({ type: "assign", task: e.task.payload, credential: await this.credentials.issue(r.taskId) });
+      requests.push({ type: "assign", task: e.task.payload, credential: await this.credentials.issue(credentialSubject(e.task.id, e.assignedTerm)) });
     }
     return { ...reply, requests };
   }
 
-  /** Verifies a task credential presented on /action (issue 4 builds on this). */
-  async verifyTaskCredential(taskId: string, credential: string): Promise<boolean> {
-    return this.credentials.verify(taskId, credential);
+  /**
+   * The running task named by a credential, or a 403. The credential binds the task id to the
+   * term of its assignment: a finished task, another task's credential or an assignment from an
+   * older incarnation is refused (Druid does not check this).
+   */
+  private async runningTaskFor(taskId: string, credential: string) {
+    const e = this.core.queue.active.get(taskId);
+    if (!e || e.status !== "RUNNING" || !e.worker || !(await this.credentials.verify(credentialSubject(taskId, e.assignedTerm), credential))) {
+      throw new DruidError("FORBIDDEN", `Task [${taskId}] is not running here with this credential`, "taskCredentialRefused");
+    }
+    return e;
   }
+
+  /** A task action (POST /druid/indexer/v1/action), answered with Druid's JSON for it. */
+  async action(taskId: string, credential: string, action: TaskAction): Promise<unknown> {
+    return rpc(async () => {
+      const e = await this.runningTaskFor(taskId, credential);
+      return this.actions.perform(e, action);
+    });
+  }
+
+  /** Checks a task credential (deep-storage writes); returns the task's dataSource. */
+  async verifyTaskCredential(taskId: string, credential: string): Promise<string> {
+    return rpc(async () => (await this.runningTaskFor(taskId, credential)).task.dataSource);
+  }
+}
+
+function credentialSubject(taskId: string, term: number | null): string {
+  return `${taskId}|${term ?? 0}`;
 }
 
 export { DruidError, invalidInput };

@@ -92,8 +92,27 @@ export class Lockbox {
   /** Posses each task belongs to. */
   private readonly byTask = new Map<string, Set<Posse>>();
   private lastVersionMs = Number.NEGATIVE_INFINITY;
+  /** Tasks inside a publish (Druid's doInCriticalSection): their locks cannot be revoked meanwhile. */
+  private readonly pinned = new Map<string, number>();
+  /** Called after any task left a posse (a lock was released): blocked requests may retry. */
+  onRelease: (dataSource: string) => void = () => {};
 
   constructor(private readonly clock: { now(): number }) {}
+
+  pin(taskId: string): void {
+    this.pinned.set(taskId, (this.pinned.get(taskId) ?? 0) + 1);
+  }
+
+  unpin(taskId: string): void {
+    const n = (this.pinned.get(taskId) ?? 0) - 1;
+    if (n > 0) this.pinned.set(taskId, n);
+    else this.pinned.delete(taskId);
+  }
+
+  private isPinned(p: Posse): boolean {
+    for (const t of p.tasks) if (this.pinned.has(t)) return true;
+    return false;
+  }
 
   /** Druid's tryLock: grants, reuses a posse, preempts lower priorities, or refuses at once. */
   tryLock(req: LockRequest): LockResult {
@@ -124,7 +143,7 @@ export class Lockbox {
     if (conflicts.length > 0) {
       const sameGroupSameInterval = conflicts.every((p) => p.lock.groupId === req.groupId && sameInterval(p.interval, req.interval));
       if (!sameGroupSameInterval) {
-        const blocker = conflicts.find((p) => p.lock.priority >= req.priority);
+        const blocker = conflicts.find((p) => p.lock.priority >= req.priority || this.isPinned(p));
         if (blocker) {
           return refuse(
             `Cannot acquire ${req.type} lock on ${formatInterval(req.interval)} of [${req.dataSource}]: it conflicts with ${blocker.lock.type} lock on ${blocker.lock.interval} of group [${blocker.lock.groupId}] (priority ${blocker.lock.priority})`,
@@ -301,6 +320,7 @@ export class Lockbox {
         if (list.length === 0) this.byDataSource.delete(p.lock.dataSource);
       }
     }
+    this.onRelease(p.lock.dataSource);
     return { kind: "removed", taskId, lock: p.lock };
   }
 

@@ -65,13 +65,6 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
     return json({ task: id, status }, status ? 200 : 404);
   });
 
-  router.get("/druid/indexer/v1/task/:id/segments", () =>
-    json(
-      { error: "Segment IDs committed by a task action are not persisted anymore. Use the metric 'segment/added/bytes' to identify the segments created by a task." },
-      404,
-    ),
-  );
-
   router.get("/druid/indexer/v1/task/:id/log", async (req, ctx) => {
     const id = param(req, "id");
     const offsetText = query(req, "offset");

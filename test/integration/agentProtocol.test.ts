@@ -1,56 +1,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { AGENT, api, inOverlord, overlordStub, uniqueDs } from "./helpers.ts";
-
-type Counter = { counter: number; hash: number };
-
-let hostN = 0;
-function agentSim(capacity = 4, category?: string) {
-  const host = `sim-${Date.now().toString(36)}-${++hostN}:8091`;
-  let term: number | null = null;
-  let counter: Counter | null = null;
-  const poll = async (body: { tasks?: unknown[]; full?: boolean; timeoutMs?: number; counter?: Counter | null; term?: number | null } = {}) => {
-    const r = await api(
-      "POST",
-      "/druid-internal/v1/agent/poll",
-      {
-        worker: { host, ip: "127.0.0.1", capacity, ...(category ? { category } : {}), version: "0" },
-        term: body.term !== undefined ? body.term : term,
-        counter: body.counter !== undefined ? body.counter : counter,
-        timeoutMs: body.timeoutMs ?? 50,
-        full: body.full ?? counter === null,
-        tasks: body.tasks ?? [],
-      },
-      AGENT,
-    );
-    if (r.status === 200 && !r.json.resetCounter) {
-      term = r.json.term;
-      counter = r.json.counter;
-    }
-    if (r.status === 200 && r.json.resetCounter) counter = null;
-    return r;
-  };
-  return { host, poll, get counter() { return counter; }, set counter(c) { counter = c; }, get term() { return term; } };
-}
-
-const running = (id: string, host: string) => ({ id, status: "RUNNING", duration: -1, location: { host, port: 8100, tlsPort: -1 } });
-const done = (id: string, status = "SUCCESS") => ({ id, status, duration: 12, errorMsg: status === "FAILED" ? "boom" : null });
-
-/** Keeps only this test's assignments (other tests' tasks may be pending on the same Overlord). */
-async function submit(ds: string, n = 1, extra: Record<string, unknown> = {}) {
-  const r = await api("POST", "/druid/indexer/v1/tasks", Array.from({ length: n }, () => ({ type: "noop", dataSource: ds, ...extra })));
-  expect(r.status).toBe(200);
-  return r.json.tasks as string[];
-}
-
-async function drainOtherPending() {
-  // disable the simulated workers of earlier tests and shut down every pending task they left,
-  // so this test's simulated agent is the only one that can receive assignments
-  const workers = (await api("GET", "/druid/indexer/v1/workers")).json as Array<{ worker: { host: string }; disabled?: boolean }>;
-  for (const w of workers) await api("POST", `/druid/indexer/v1/worker/${encodeURIComponent(w.worker.host)}/disable`);
-  const pending = (await api("GET", "/druid/indexer/v1/pendingTasks")).json as Array<{ id: string }>;
-  for (const t of pending) await api("POST", `/druid/indexer/v1/task/${t.id}/shutdown`);
-}
+import { agentSim, done, drainOtherPending, running, submit } from "./agentSim.ts";
 
 describe("agent protocol", () => {
   it("registers a worker with a full snapshot and answers 204 when nothing happens", async () => {

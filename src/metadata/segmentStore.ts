@@ -1,0 +1,270 @@
+/**
+ * Segment metadata in D1 (`segments`, `pending_segments`, after Druid's druid_segments and
+ * druid_pendingSegments). Publishing is one D1 batch, which D1 runs as a transaction: a set of
+ * segments is either all there or none of it is.
+ */
+import type { SegmentIdWithShardSpec } from "../coordinator/segmentAllocation.ts";
+import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
+import { toIso, type Interval } from "../shared/intervals.ts";
+
+export interface SegmentRecord {
+  id: string;
+  segment: DataSegment;
+  used: boolean;
+  usedStatusLastUpdated: string;
+  createdDate: string;
+  taskId: string | null;
+  numRows: number | null;
+}
+
+export interface PendingRecord {
+  id: string;
+  sequenceName: string;
+  sequencePrevId: string;
+  sha1: string;
+  taskAllocatorId: string | null;
+  segment: SegmentIdWithShardSpec;
+}
+
+export interface DataSourceSummary {
+  name: string;
+  segmentCount: number;
+  totalSize: number;
+  minStartMs: number;
+  maxEndMs: number;
+}
+
+type Row = {
+  id: string;
+  payload: string;
+  used: number;
+  used_status_last_updated: string;
+  created_date: string;
+  task_id: string | null;
+  num_rows: number | null;
+};
+
+function toRecord(r: Row): SegmentRecord {
+  return {
+    id: r.id,
+    segment: JSON.parse(r.payload) as DataSegment,
+    used: r.used === 1,
+    usedStatusLastUpdated: r.used_status_last_updated,
+    createdDate: r.created_date,
+    taskId: r.task_id,
+    numRows: r.num_rows,
+  };
+}
+
+const CHUNK = 80; // bound variables per statement stay well under D1's limit
+
+export class SegmentStore {
+  constructor(private readonly db: D1Database) {}
+
+  /** Segments overlapping any of `intervals` (all of the dataSource when none given). */
+  async overlapping(dataSource: string, intervals: Interval[] | null, used: boolean | null): Promise<SegmentRecord[]> {
+    const where: string[] = ["datasource = ?"];
+    const params: unknown[] = [dataSource];
+    if (used !== null) {
+      where.push("used = ?");
+      params.push(used ? 1 : 0);
+    }
+    if (intervals && intervals.length > 0) {
+      where.push(`(${intervals.map(() => "(start_ms < ? AND end_ms > ?)").join(" OR ")})`);
+      for (const i of intervals) params.push(i.end, i.start);
+    }
+    const r = await this.db
+      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num`)
+      .bind(...params)
+      .all<Row>();
+    return r.results.map(toRecord);
+  }
+
+  /** Unused segments of an interval (contained in it), Druid's retrieveUnusedSegments filters. */
+  async unusedWithin(
+    dataSource: string,
+    interval: Interval | null,
+    opts: { versions?: string[] | null; limit?: number | null; maxUsedStatusLastUpdatedTime?: string | null } = {},
+  ): Promise<SegmentRecord[]> {
+    const where = ["datasource = ?", "used = 0"];
+    const params: unknown[] = [dataSource];
+    if (interval) {
+      where.push("start_ms >= ? AND end_ms <= ?");
+      params.push(interval.start, interval.end);
+    }
+    if (opts.versions && opts.versions.length > 0) {
+      where.push(`version IN (${opts.versions.map(() => "?").join(",")})`);
+      params.push(...opts.versions);
+    }
+    if (opts.maxUsedStatusLastUpdatedTime) {
+      where.push("used_status_last_updated <= ?");
+      params.push(opts.maxUsedStatusLastUpdatedTime);
+    }
+    params.push(opts.limit ?? -1);
+    const r = await this.db
+      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num LIMIT ?`)
+      .bind(...params)
+      .all<Row>();
+    return r.results.map(toRecord);
+  }
+
+  async byIds(ids: string[]): Promise<SegmentRecord[]> {
+    const out: SegmentRecord[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      const r = await this.db
+        .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE id IN (${part.map(() => "?").join(",")})`)
+        .bind(...part)
+        .all<Row>();
+      out.push(...r.results.map(toRecord));
+    }
+    return out;
+  }
+
+  async byTask(taskId: string): Promise<SegmentRecord[]> {
+    const r = await this.db
+      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE task_id = ? ORDER BY start_ms, partition_num`)
+      .bind(taskId)
+      .all<Row>();
+    return r.results.map(toRecord);
+  }
+
+  /** Every used segment (optionally of some dataSources), for the metadata endpoints. */
+  async allUsed(dataSources: string[] | null): Promise<SegmentRecord[]> {
+    const params: unknown[] = [];
+    let where = "used = 1";
+    if (dataSources && dataSources.length > 0) {
+      where += ` AND datasource IN (${dataSources.map(() => "?").join(",")})`;
+      params.push(...dataSources);
+    }
+    const r = await this.db
+      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where} ORDER BY datasource, start_ms, version, partition_num`)
+      .bind(...params)
+      .all<Row>();
+    return r.results.map(toRecord);
+  }
+
+  async dataSources(includeUnused: boolean): Promise<DataSourceSummary[]> {
+    const r = await this.db
+      .prepare(
+        `SELECT datasource AS name, COUNT(*) AS segment_count, COALESCE(SUM(json_extract(payload, '$.size')), 0) AS total_size, MIN(start_ms) AS min_start, MAX(end_ms) AS max_end
+         FROM segments ${includeUnused ? "" : "WHERE used = 1"} GROUP BY datasource ORDER BY datasource`,
+      )
+      .all<{ name: string; segment_count: number; total_size: number; min_start: number; max_end: number }>();
+    return r.results.map((x) => ({ name: x.name, segmentCount: x.segment_count, totalSize: x.total_size, minStartMs: x.min_start, maxEndMs: x.max_end }));
+  }
+
+  /** Statements inserting published segments (used), for a batch. */
+  insertStatements(segments: DataSegment[], taskId: string | null, nowMs: number): D1PreparedStatement[] {
+    const now = toIso(nowMs);
+    const stmt = this.db.prepare(
+      `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload)
+       VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?, ?, ?)`,
+    );
+    return segments.map((s) => {
+      const i = intervalOf(s);
+      const rows = typeof s["totalRows"] === "number" ? (s["totalRows"] as number) : null;
+      return stmt.bind(segmentIdOf(s), s.dataSource, now, i.start, i.end, s.version, partitionNumOf(s.shardSpec), now, taskId, rows, JSON.stringify(s));
+    });
+  }
+
+  /** Statement deleting the pending segments a task allocated (after its publish). */
+  deletePendingOfTask(taskId: string): D1PreparedStatement {
+    return this.db.prepare(`DELETE FROM pending_segments WHERE task_allocator_id = ?`).bind(taskId);
+  }
+
+  /** Publishes segments as used and drops the task's pending segments: one transaction. */
+  async publish(segments: DataSegment[], taskId: string, nowMs: number): Promise<void> {
+    await this.db.batch([...this.insertStatements(segments, taskId, nowMs), this.deletePendingOfTask(taskId)]);
+  }
+
+  async batch(statements: D1PreparedStatement[]): Promise<void> {
+    if (statements.length > 0) await this.db.batch(statements);
+  }
+
+  /** Marks used segments of an interval (optionally only some versions) unused; returns how many. */
+  async markUnusedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
+    const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
+    let sql = `UPDATE segments SET used = 0, used_status_last_updated = ? WHERE datasource = ? AND used = 1 AND start_ms >= ? AND end_ms <= ?`;
+    if (versions && versions.length > 0) {
+      sql += ` AND version IN (${versions.map(() => "?").join(",")})`;
+      params.push(...versions);
+    }
+    const r = await this.db.prepare(sql).bind(...params).run();
+    return r.meta.changes ?? 0;
+  }
+
+  /** Marks unused segments of an interval used again; returns how many. */
+  async markUsedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
+    const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
+    let sql = `UPDATE segments SET used = 1, used_status_last_updated = ? WHERE datasource = ? AND used = 0 AND start_ms >= ? AND end_ms <= ?`;
+    if (versions && versions.length > 0) {
+      sql += ` AND version IN (${versions.map(() => "?").join(",")})`;
+      params.push(...versions);
+    }
+    const r = await this.db.prepare(sql).bind(...params).run();
+    return r.meta.changes ?? 0;
+  }
+
+  /** Sets `used` on the given segment ids of a dataSource; returns how many changed. */
+  async setUsedByIds(dataSource: string, ids: string[], used: boolean, nowMs: number): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      const r = await this.db
+        .prepare(`UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND id IN (${part.map(() => "?").join(",")})`)
+        .bind(used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1, ...part)
+        .run();
+      n += r.meta.changes ?? 0;
+    }
+    return n;
+  }
+
+  /** Deletes segment rows (segmentNuke); returns how many went. */
+  async nuke(ids: string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK);
+      const r = await this.db.prepare(`DELETE FROM segments WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part).run();
+      n += r.meta.changes ?? 0;
+    }
+    return n;
+  }
+
+  // ---- pending segments ---------------------------------------------------------------------
+
+  async pendingBySha1(sha1: string): Promise<PendingRecord | null> {
+    const r = await this.db.prepare(`SELECT * FROM pending_segments WHERE sequence_name_prev_id_sha1 = ?`).bind(sha1).first<Record<string, unknown>>();
+    return r ? pendingRecord(r) : null;
+  }
+
+  async pendingOverlapping(dataSource: string, interval: Interval): Promise<PendingRecord[]> {
+    const r = await this.db
+      .prepare(`SELECT * FROM pending_segments WHERE datasource = ? AND start_ms < ? AND end_ms > ?`)
+      .bind(dataSource, interval.end, interval.start)
+      .all<Record<string, unknown>>();
+    return r.results.map(pendingRecord);
+  }
+
+  async insertPending(p: PendingRecord, nowMs: number): Promise<void> {
+    const i = intervalOf(p.segment);
+    await this.db
+      .prepare(
+        `INSERT INTO pending_segments (id, datasource, created_date, start_ms, end_ms, sequence_name, sequence_prev_id, sequence_name_prev_id_sha1, task_allocator_id, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(p.id, p.segment.dataSource, toIso(nowMs), i.start, i.end, p.sequenceName, p.sequencePrevId, p.sha1, p.taskAllocatorId, JSON.stringify(p.segment))
+      .run();
+  }
+}
+
+function pendingRecord(r: Record<string, unknown>): PendingRecord {
+  return {
+    id: String(r["id"]),
+    sequenceName: String(r["sequence_name"]),
+    sequencePrevId: String(r["sequence_prev_id"]),
+    sha1: String(r["sequence_name_prev_id_sha1"]),
+    taskAllocatorId: (r["task_allocator_id"] as string | null) ?? null,
+    segment: JSON.parse(String(r["payload"])) as SegmentIdWithShardSpec,
+  };
+}

@@ -1,0 +1,334 @@
+/**
+ * Druid's task actions (`POST /druid/indexer/v1/action`): what a running task asks of the
+ * Overlord — locks, pending-segment allocation, publishing, marking and nuking segments, and
+ * reading segment metadata. Lock decisions are made on the in-memory lockbox (their changes go
+ * to the next group commit); segment metadata lives in D1 behind `SegmentPort`.
+ *
+ * A publish checks the task's locks and commits in one D1 transaction while the task is pinned in
+ * the lockbox, so a higher-priority request cannot revoke its locks in between (Druid's
+ * doInCriticalSection). Allocation and publication are serialised per data source.
+ */
+import { z } from "zod";
+import {
+  allocatePendingSegment,
+  allocationIntervalCandidates,
+  sequenceNamePrevIdSha1,
+  type SegmentIdWithShardSpec,
+} from "../coordinator/segmentAllocation.ts";
+import { visibleSegments } from "../coordinator/timeline.ts";
+import { intervalOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
+import { DruidError, invalidInput } from "../shared/errors.ts";
+import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval } from "../shared/intervals.ts";
+import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
+import { LOCK_TYPES, type LockType, type TaskLock } from "./lockbox.ts";
+import type { TaskQueue } from "./taskQueue.ts";
+import type { TaskEntry } from "./types.ts";
+
+/** Segment metadata as the actions need it (implemented over D1 by metadata/segmentStore.ts). */
+export interface SegmentPort {
+  overlapping(dataSource: string, intervals: Interval[] | null, used: boolean | null): Promise<SegmentRecord[]>;
+  unusedWithin(dataSource: string, interval: Interval | null, opts: { versions?: string[] | null; limit?: number | null; maxUsedStatusLastUpdatedTime?: string | null }): Promise<SegmentRecord[]>;
+  byIds(ids: string[]): Promise<SegmentRecord[]>;
+  /** Inserts the segments as used and drops the task's pending segments, in one transaction. */
+  publish(segments: DataSegment[], taskId: string, nowMs: number): Promise<void>;
+  markUnusedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number>;
+  nuke(ids: string[]): Promise<number>;
+  pendingBySha1(sha1: string): Promise<PendingRecord | null>;
+  pendingOverlapping(dataSource: string, interval: Interval): Promise<PendingRecord[]>;
+  insertPending(p: PendingRecord, nowMs: number): Promise<void>;
+}
+
+export interface ActionHost {
+  queue: TaskQueue;
+  segments: SegmentPort;
+  now(): number;
+  /** Makes the lock changes collected so far durable (group commit). */
+  durable(): Promise<void>;
+}
+
+const lockType = z.enum(LOCK_TYPES as [LockType, ...LockType[]]);
+const intervalText = z.string().min(1).max(200);
+const segmentSchema = z
+  .object({
+    dataSource: z.string().min(1).max(255),
+    interval: intervalText,
+    version: z.string().min(1).max(255),
+    shardSpec: z.object({ type: z.string() }).passthrough(),
+    loadSpec: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
+const segmentsSchema = z.array(segmentSchema).max(10_000);
+
+export const actionSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("lockList") }),
+  z.object({ type: z.literal("lockTryAcquire"), lockType: lockType.optional(), interval: intervalText }),
+  z.object({ type: z.literal("lockAcquire"), lockType: lockType.optional(), interval: intervalText, timeoutMs: z.number().int().min(0).optional() }),
+  z.object({ type: z.literal("lockRelease"), interval: intervalText }),
+  z.object({
+    type: z.literal("segmentAllocate"),
+    dataSource: z.string().min(1).max(255),
+    timestamp: z.union([z.string(), z.number()]),
+    queryGranularity: z.unknown().optional(),
+    preferredSegmentGranularity: z.unknown().optional(),
+    sequenceName: z.string().min(1).max(1024),
+    previousSegmentId: z.string().max(2048).nullish(),
+    skipSegmentLineageCheck: z.boolean().optional(),
+    shardSpecFactory: z.object({ type: z.enum(["numbered", "linear"]) }).passthrough().nullish(),
+    partialShardSpec: z.object({ type: z.enum(["numbered", "linear"]) }).passthrough().nullish(),
+    lockGranularity: z.enum(["TIME_CHUNK", "timeChunk"]).optional(),
+    taskLockType: lockType.nullish(),
+  }),
+  z.object({ type: z.literal("segmentTransactionalInsert"), segments: segmentsSchema, segmentsToBeOverwritten: segmentsSchema.nullish(), dataSource: z.string().nullish(), startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
+  z.object({ type: z.literal("segmentTransactionalReplace"), segments: segmentsSchema }),
+  z.object({ type: z.literal("segmentTransactionalAppend"), segments: segmentsSchema, startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
+  z.object({ type: z.literal("markSegmentsAsUnused"), dataSource: z.string().min(1).max(255), interval: intervalText, versions: z.array(z.string()).max(1000).nullish() }),
+  z.object({ type: z.literal("segmentNuke"), segments: segmentsSchema }),
+  z.object({
+    type: z.literal("retrieveUsedSegments"),
+    dataSource: z.string().min(1).max(255),
+    interval: intervalText.nullish(),
+    intervals: z.array(intervalText).max(1000).nullish(),
+    visibility: z.enum(["ONLY_VISIBLE", "INCLUDING_OVERSHADOWED"]).nullish(),
+  }),
+  z.object({
+    type: z.literal("retrieveUnusedSegments"),
+    dataSource: z.string().min(1).max(255),
+    interval: intervalText,
+    versions: z.array(z.string()).max(1000).nullish(),
+    limit: z.number().int().positive().nullish(),
+    maxUsedStatusLastUpdatedTime: z.string().nullish(),
+  }),
+]);
+export type TaskAction = z.infer<typeof actionSchema>;
+
+/** Druid's SegmentPublishResult. */
+export interface SegmentPublishResult {
+  segments: DataSegment[];
+  success: boolean;
+  errorMsg: string | null;
+}
+
+const MAX_LOCK_WAIT_MS = 25_000;
+
+/** Runs one async section at a time per key (allocation and publication of a data source). */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+export class TaskActions {
+  private readonly mutex = new KeyedMutex();
+  private readonly releaseWaiters = new Set<() => void>();
+
+  constructor(private readonly host: ActionHost) {
+    host.queue.lockbox.onRelease = () => {
+      for (const w of [...this.releaseWaiters]) w();
+    };
+  }
+
+  /** Performs an action for an active task; the result is Druid's JSON for that action. */
+  async perform(entry: TaskEntry, action: TaskAction): Promise<unknown> {
+    const task = entry.task;
+    const lockbox = this.host.queue.lockbox;
+    switch (action.type) {
+      case "lockList":
+        return lockbox.locksOf(task.id);
+      case "lockTryAcquire":
+        return this.tryLock(entry, parseInterval(action.interval, "interval"), action.lockType ?? "EXCLUSIVE");
+      case "lockAcquire":
+        return this.acquire(entry, parseInterval(action.interval, "interval"), action.lockType ?? "EXCLUSIVE", action.timeoutMs ?? 0);
+      case "lockRelease": {
+        const changes = lockbox.release(task.id, task.dataSource, parseInterval(action.interval, "interval"));
+        this.host.queue.persistLockChanges(changes);
+        if (changes.length > 0) this.host.queue.manage([task.dataSource]);
+        await this.host.durable();
+        return null;
+      }
+      case "segmentAllocate":
+        return this.mutex.run(action.dataSource, () => this.allocate(entry, action));
+      case "segmentTransactionalInsert":
+        return this.publish(entry, action.segments as DataSegment[], null);
+      case "segmentTransactionalReplace":
+        return this.publish(entry, action.segments as DataSegment[], "REPLACE");
+      case "segmentTransactionalAppend":
+        return this.publish(entry, action.segments as DataSegment[], "APPEND");
+      case "markSegmentsAsUnused": {
+        const interval = parseInterval(action.interval, "interval");
+        this.requireDataSource(entry, action.dataSource);
+        this.requireLock(entry, interval);
+        return this.mutex.run(action.dataSource, () => this.host.segments.markUnusedInInterval(action.dataSource, interval, action.versions ?? null, this.host.now()));
+      }
+      case "segmentNuke":
+        return this.nuke(entry, action.segments as DataSegment[]);
+      case "retrieveUsedSegments": {
+        const texts = action.intervals ?? (action.interval ? [action.interval] : []);
+        if (texts.length === 0) throw invalidInput("Invalid [intervals]: at least one interval is required");
+        const intervals = texts.map((t) => parseInterval(t, "intervals"));
+        const used = (await this.host.segments.overlapping(action.dataSource, intervals, true)).map((r) => r.segment);
+        if (action.visibility === "INCLUDING_OVERSHADOWED") return used;
+        const visible = new Set<DataSegment>();
+        for (const i of intervals) for (const s of visibleSegments(used, i)) visible.add(s);
+        return [...visible];
+      }
+      case "retrieveUnusedSegments": {
+        const interval = parseInterval(action.interval, "interval");
+        const rows = await this.host.segments.unusedWithin(action.dataSource, interval, {
+          versions: action.versions ?? null,
+          limit: action.limit ?? null,
+          maxUsedStatusLastUpdatedTime: action.maxUsedStatusLastUpdatedTime ?? null,
+        });
+        return rows.map((r) => r.segment);
+      }
+    }
+  }
+
+  private async tryLock(entry: TaskEntry, interval: Interval, type: LockType): Promise<TaskLock | null> {
+    const t = entry.task;
+    if (type === "KILL") throw invalidInput("Invalid [lockType]: KILL locks are reserved for embedded kill tasks");
+    const r = this.host.queue.lockbox.tryLock({ taskId: t.id, groupId: t.groupId, dataSource: t.dataSource, interval, type, priority: t.priority });
+    this.host.queue.persistLockChanges(r.changes);
+    if (r.changes.length > 0) await this.host.durable();
+    return r.granted ? r.lock : null;
+  }
+
+  /** Druid's blocking lockAcquire: retried whenever a lock is released, until the timeout (0 = our cap). */
+  private async acquire(entry: TaskEntry, interval: Interval, type: LockType, timeoutMs: number): Promise<TaskLock | null> {
+    const deadline = this.host.now() + (timeoutMs > 0 ? Math.min(timeoutMs, MAX_LOCK_WAIT_MS) : MAX_LOCK_WAIT_MS);
+    for (;;) {
+      const lock = await this.tryLock(entry, interval, type);
+      if (lock || entry.status !== "RUNNING") return lock;
+      const left = deadline - this.host.now();
+      if (left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.releaseWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.releaseWaiters.add(done);
+      });
+    }
+  }
+
+  private async allocate(entry: TaskEntry, a: Extract<TaskAction, { type: "segmentAllocate" }>): Promise<SegmentIdWithShardSpec | null> {
+    this.requireDataSource(entry, a.dataSource);
+    const ts = typeof a.timestamp === "number" ? a.timestamp : parseInstant(a.timestamp, "timestamp");
+    const queryGranularity = parseGranularity(a.queryGranularity ?? "none", "queryGranularity");
+    const preferred = parseGranularity(a.preferredSegmentGranularity ?? "day", "preferredSegmentGranularity");
+    const rowBucket = { start: ts, end: ts + 1 };
+    const usedNear = (await this.host.segments.overlapping(a.dataSource, [rowBucket], true)).map((r) => r.segment);
+    const visibleIntervals = visibleSegments(usedNear).map((s) => intervalOf(s));
+    const candidates = allocationIntervalCandidates(ts, queryGranularity, preferred, visibleIntervals);
+    const type: LockType = a.taskLockType ?? entry.task.lockType;
+    const partial = a.partialShardSpec ?? a.shardSpecFactory ?? { type: "numbered" as const };
+    for (const interval of candidates) {
+      const lock = await this.tryLock(entry, interval, type);
+      if (!lock) continue;
+      const version = lock.version;
+      const sha1 = sequenceNamePrevIdSha1({ sequenceName: a.sequenceName, previousSegmentId: a.previousSegmentId ?? null, skipSegmentLineageCheck: a.skipSegmentLineageCheck ?? false, interval, version });
+      const existing = await this.host.segments.pendingBySha1(sha1);
+      if (existing) return existing.segment;
+      const [used, pending, unused] = await Promise.all([
+        this.host.segments.overlapping(a.dataSource, [interval], true),
+        this.host.segments.pendingOverlapping(a.dataSource, interval),
+        this.host.segments.unusedWithin(a.dataSource, interval, {}),
+      ]);
+      const r = allocatePendingSegment({
+        dataSource: a.dataSource,
+        interval,
+        lockVersion: version,
+        used: used.map((x) => x.segment),
+        pending: pending.map((p) => p.segment),
+        unused: unused.map((x) => x.segment),
+        partialShardSpec: { type: partial.type },
+      });
+      if (!r.ok) return null;
+      await this.host.segments.insertPending(
+        { id: segmentIdOf(r.id), sequenceName: a.sequenceName, sequencePrevId: a.previousSegmentId ?? "", sha1, taskAllocatorId: entry.task.id, segment: r.id },
+        this.host.now(),
+      );
+      return r.id;
+    }
+    return null;
+  }
+
+  private async publish(entry: TaskEntry, segments: DataSegment[], required: LockType | null): Promise<SegmentPublishResult> {
+    if (segments.length === 0) throw invalidInput("Invalid [segments]: nothing to publish");
+    const ds = entry.task.dataSource;
+    for (const s of segments) this.requireDataSource(entry, s.dataSource);
+    const ids = new Set(segments.map((s) => segmentIdOf(s)));
+    if (ids.size !== segments.length) throw invalidInput("Invalid [segments]: duplicate segment ids");
+    return this.mutex.run(ds, async () => {
+      const lockbox = this.host.queue.lockbox;
+      lockbox.pin(entry.task.id);
+      try {
+        for (const s of segments) this.requireLockCovering(entry, s, required);
+        const clash = await this.host.segments.byIds([...ids]);
+        if (clash.length > 0) return { segments: [], success: false, errorMsg: `Segment [${clash[0]!.id}] already exists` };
+        if (entry.status !== "RUNNING") throw new DruidError("FORBIDDEN", `Task [${entry.task.id}] is no longer running`, "taskNotRunning");
+        await this.host.segments.publish(segments, entry.task.id, this.host.now());
+        return { segments, success: true, errorMsg: null };
+      } finally {
+        lockbox.unpin(entry.task.id);
+      }
+    });
+  }
+
+  private async nuke(entry: TaskEntry, segments: DataSegment[]): Promise<number> {
+    for (const s of segments) {
+      this.requireDataSource(entry, s.dataSource);
+      this.requireLockCovering(entry, s, null);
+    }
+    return this.mutex.run(entry.task.dataSource, async () => {
+      const rows = await this.host.segments.byIds(segments.map((s) => segmentIdOf(s)));
+      const used = rows.find((r) => r.used);
+      if (used) throw invalidInput(`Segment [${used.id}] is used; only unused segments can be nuked`, "segmentUsed");
+      return this.host.segments.nuke(rows.map((r) => r.id));
+    });
+  }
+
+  private requireDataSource(entry: TaskEntry, dataSource: string): void {
+    if (dataSource !== entry.task.dataSource) {
+      throw new DruidError("FORBIDDEN", `Task [${entry.task.id}] of dataSource [${entry.task.dataSource}] cannot act on dataSource [${dataSource}]`, "wrongDataSource");
+    }
+  }
+
+  private requireLock(entry: TaskEntry, interval: Interval): void {
+    if (!this.host.queue.lockbox.covers(entry.task.id, entry.task.dataSource, interval)) {
+      throw new DruidError("FORBIDDEN", `Task [${entry.task.id}] holds no live lock covering ${formatInterval(interval)}`, "lockNotHeld");
+    }
+  }
+
+  /** Druid's TaskLocks.isLockCoversSegments for time-chunk locks, plus the revoked check. */
+  private requireLockCovering(entry: TaskEntry, s: DataSegment, required: LockType | null): void {
+    const interval = intervalOf(s);
+    const ok = this.host.queue.lockbox
+      .locksOf(entry.task.id)
+      .some(
+        (l) =>
+          !l.revoked &&
+          l.dataSource === s.dataSource &&
+          (required === null || l.type === required) &&
+          contains(parseInterval(l.interval, "lock interval"), interval) &&
+          (l.type === "APPEND" || l.version >= s.version),
+      );
+    if (!ok) {
+      throw new DruidError(
+        "FORBIDDEN",
+        `Task [${entry.task.id}] holds no live ${required ?? ""}${required ? " " : ""}lock covering segment [${segmentIdOf(s)}] (revoked, missing, or older than the segment version)`,
+        "lockNotHeld",
+      );
+    }
+  }
+}

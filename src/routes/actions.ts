@@ -1,0 +1,36 @@
+/**
+ * `POST /druid/indexer/v1/action`: Druid's task-action envelope `{"task": <task JSON or id>,
+ * "action": {...}}` → `{"result": ...}`. The caller proves which task it acts for with the
+ * per-task credential it received with the assignment (header `X-Druid-Task-Credential`).
+ */
+import type { RouterType } from "itty-router";
+import { z } from "zod";
+import { actionSchema } from "../overlord/taskActions.ts";
+import { validateTaskId } from "../shared/ids.ts";
+import { DruidError } from "../shared/errors.ts";
+import { json, readJson, validate, type Ctx, type Req } from "./http.ts";
+import { overlord } from "./overlordStub.ts";
+
+const envelope = z.object({
+  task: z.union([z.string(), z.object({ id: z.string() }).passthrough()]),
+  action: z.unknown(),
+});
+
+export const CREDENTIAL_HEADER = "X-Druid-Task-Credential";
+
+export function taskCredential(req: Req): string {
+  const c = req.headers.get(CREDENTIAL_HEADER);
+  if (!c || c.length > 512) throw new DruidError("FORBIDDEN", `Task actions need the task's credential in the ${CREDENTIAL_HEADER} header`, "taskCredentialMissing");
+  return c;
+}
+
+export function actionRoutes(router: RouterType<Req, [Ctx]>) {
+  router.post("/druid/indexer/v1/action", async (req, ctx) => {
+    const credential = taskCredential(req);
+    const body = validate(envelope, await readJson(req, ctx.maxBodyBytes * 16), "action envelope");
+    const taskId = validateTaskId(typeof body.task === "string" ? body.task : body.task.id);
+    const action = validate(actionSchema, body.action, "action");
+    const result = await overlord(ctx.env).action(taskId, credential, action);
+    return json({ result: result ?? null });
+  });
+}

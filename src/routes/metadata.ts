@@ -1,0 +1,194 @@
+/**
+ * Segment metadata served from D1: the Coordinator's metadata views
+ * (`/druid/coordinator/v1/metadata/...`), the Overlord's used/unused marking
+ * (`/druid/indexer/v1/datasources/...`, also under the deprecated Coordinator paths) and
+ * `task/{id}/segments`. The full Coordinator (rules, duties, data nodes) is a later step; these
+ * read and write the segment tables directly.
+ */
+import type { RouterType } from "itty-router";
+import { z } from "zod";
+import { SegmentTimeline } from "../coordinator/timeline.ts";
+import { SegmentStore, type SegmentRecord } from "../metadata/segmentStore.ts";
+import { parseSegmentId } from "../shared/segmentId.ts";
+import type { DataSegment } from "../shared/dataSegment.ts";
+import { parseInterval, toIso } from "../shared/intervals.ts";
+import { validateId, validateTaskId } from "../shared/ids.ts";
+import { flag, json, param, query, readJson, text, type Ctx, type Req } from "./http.ts";
+
+const store = (ctx: Ctx) => new SegmentStore(ctx.env.DB);
+const dsParam = (req: Req) => validateId(param(req, "ds"), "dataSource");
+
+/** Druid's SegmentsToUpdateFilter. */
+const updateFilter = z
+  .object({
+    interval: z.string().optional(),
+    segmentIds: z.array(z.string().min(1).max(2048)).min(1).max(10_000).optional(),
+    versions: z.array(z.string().min(1).max(255)).max(1000).optional(),
+  })
+  .strict();
+const BAD_FILTER =
+  "Invalid request payload. Specify either 'interval' or 'segmentIds', but not both. Optionally, include 'versions' only when 'interval' is provided.";
+
+function immutableDataSource(name: string, segments: DataSegment[]) {
+  return { name, properties: { created: toIso(Date.now()) }, segments };
+}
+
+function withStatus(records: SegmentRecord[]) {
+  const overshadowed = new Set(new SegmentTimeline(records.map((r) => r.segment)).overshadowed());
+  return records.map((r) => ({
+    ...r.segment,
+    overshadowed: overshadowed.has(r.segment),
+    replicationFactor: 0,
+    numRows: r.numRows ?? (typeof r.segment["totalRows"] === "number" ? r.segment["totalRows"] : 0),
+    realtime: false,
+  }));
+}
+
+async function markBy(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
+  const ds = dsParam(req);
+  let body: unknown;
+  try {
+    body = await readJson(req, ctx.maxBodyBytes);
+  } catch {
+    return text(BAD_FILTER, 400);
+  }
+  const f = updateFilter.safeParse(body);
+  if (!f.success || (f.data.interval === undefined) === (f.data.segmentIds === undefined) || (f.data.versions && !f.data.interval)) return text(BAD_FILTER, 400);
+  const now = Date.now();
+  let n: number;
+  if (f.data.interval !== undefined) {
+    const interval = parseInterval(f.data.interval, "interval");
+    n = used
+      ? await store(ctx).markUsedInInterval(ds, interval, f.data.versions ?? null, now)
+      : await store(ctx).markUnusedInInterval(ds, interval, f.data.versions ?? null, now);
+  } else {
+    n = await store(ctx).setUsedByIds(ds, f.data.segmentIds!, used, now);
+  }
+  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+}
+
+async function markOne(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
+  const ds = dsParam(req);
+  const id = param(req, "segmentId");
+  if (!parseSegmentId(id, ds)) return text(`Could not parse Segment ID[${id}] for DataSource[${ds}]`, 400);
+  const n = await store(ctx).setUsedByIds(ds, [id], used, Date.now());
+  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+}
+
+/** Marks every unused segment of a dataSource used unless a used segment overshadows it. */
+async function markAllUsed(req: Req, ctx: Ctx): Promise<Response> {
+  const ds = dsParam(req);
+  const all = await store(ctx).overlapping(ds, null, null);
+  const timeline = new SegmentTimeline(all.map((r) => r.segment));
+  const hidden = new Set(timeline.overshadowed());
+  const ids = all.filter((r) => !r.used && !hidden.has(r.segment)).map((r) => r.id);
+  const n = ids.length > 0 ? await store(ctx).setUsedByIds(ds, ids, true, Date.now()) : 0;
+  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+}
+
+async function markAllUnused(req: Req, ctx: Ctx): Promise<Response> {
+  const ds = dsParam(req);
+  const all = await store(ctx).overlapping(ds, null, true);
+  const n = all.length > 0 ? await store(ctx).setUsedByIds(ds, all.map((r) => r.id), false, Date.now()) : 0;
+  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+}
+
+export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
+  // ---- Overlord: marking ---------------------------------------------------------------------
+  for (const base of ["/druid/indexer/v1/datasources", "/druid/coordinator/v1/datasources"]) {
+    router.post(`${base}/:ds/markUsed`, (req, ctx) => markBy(req, ctx, true));
+    router.post(`${base}/:ds/markUnused`, (req, ctx) => markBy(req, ctx, false));
+    router.post(`${base}/:ds/segments/:segmentId`, (req, ctx) => markOne(req, ctx, true));
+    router.delete(`${base}/:ds/segments/:segmentId`, (req, ctx) => markOne(req, ctx, false));
+  }
+  router.post("/druid/indexer/v1/datasources/:ds", markAllUsed);
+  router.delete("/druid/indexer/v1/datasources/:ds", markAllUnused);
+
+  // ---- task/{id}/segments (druid-edge keeps the publishing task with each segment) -----------
+  router.get("/druid/indexer/v1/task/:id/segments", async (req, ctx) => {
+    const id = validateTaskId(param(req, "id"));
+    return json((await store(ctx).byTask(id)).map((r) => r.segment));
+  });
+
+  // ---- Coordinator metadata views -------------------------------------------------------------
+  const M = "/druid/coordinator/v1/metadata";
+  router.get(`${M}/datasources`, async (req, ctx) => {
+    const includeUnused = flag(req, "includeUnused") || flag(req, "includeDisabled");
+    if (!includeUnused && flag(req, "full")) {
+      const used = await store(ctx).allUsed(null);
+      const by = new Map<string, DataSegment[]>();
+      for (const r of used) {
+        const list = by.get(r.segment.dataSource) ?? [];
+        list.push(r.segment);
+        by.set(r.segment.dataSource, list);
+      }
+      return json([...by].map(([name, segs]) => immutableDataSource(name, segs)));
+    }
+    return json((await store(ctx).dataSources(includeUnused)).map((d) => d.name));
+  });
+
+  router.get(`${M}/segments`, async (req, ctx) => {
+    const raw = req.query["datasources"];
+    const dataSources = raw === undefined ? null : (Array.isArray(raw) ? raw : [raw]).map((d) => validateId(d, "datasources"));
+    const used = await store(ctx).allUsed(dataSources);
+    if (flag(req, "includeOvershadowedStatus")) return json(withStatus(used));
+    return json(used.map((r) => r.segment));
+  });
+
+  router.get(`${M}/datasources/:ds`, async (req, ctx) => {
+    const ds = dsParam(req);
+    const used = await store(ctx).overlapping(ds, null, true);
+    if (used.length === 0) return json({ error: `Datasource [${ds}] not found` }, 404);
+    return json(immutableDataSource(ds, used.map((r) => r.segment)));
+  });
+
+  router.get(`${M}/datasources/:ds/segments`, async (req, ctx) => {
+    const used = await store(ctx).overlapping(dsParam(req), null, true);
+    return json(flag(req, "full") ? used.map((r) => r.segment) : used.map((r) => r.id));
+  });
+
+  router.post(`${M}/datasources/:ds/segments`, async (req, ctx) => {
+    const body = z.array(z.string()).max(1000).safeParse(await readJson(req, ctx.maxBodyBytes));
+    if (!body.success) return text("Expected a JSON array of intervals", 400);
+    const intervals = body.data.map((i) => parseInterval(i, "intervals"));
+    const used = await store(ctx).overlapping(dsParam(req), intervals, true);
+    return json(flag(req, "full") ? used.map((r) => r.segment) : used.map((r) => r.id));
+  });
+
+  router.get(`${M}/datasources/:ds/unusedSegments`, async (req, ctx) => {
+    const ds = dsParam(req);
+    const intervalText = query(req, "interval");
+    const interval = intervalText ? parseInterval(intervalText, "interval", true) : null;
+    const limitText = query(req, "limit");
+    if (limitText !== undefined && (!/^\d+$/.test(limitText) || Number(limitText) <= 0)) return text(`Invalid limit[${limitText}]`, 400);
+    const order = (query(req, "sortOrder") ?? "ASC").toUpperCase();
+    if (order !== "ASC" && order !== "DESC") return text(`Invalid sortOrder[${order}]`, 400);
+    let rows = await store(ctx).unusedWithin(ds, interval, {});
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (order === "DESC") rows.reverse();
+    const last = query(req, "lastSegmentId");
+    if (last !== undefined) rows = rows.filter((r) => (order === "ASC" ? r.id > last : r.id < last));
+    if (limitText !== undefined) rows = rows.slice(0, Number(limitText));
+    return json(
+      rows.map((r) => ({
+        dataSegment: r.segment,
+        createdDate: r.createdDate,
+        usedStatusLastUpdatedDate: r.usedStatusLastUpdated,
+        used: r.used,
+        schemaFingerprint: null,
+        numRows: r.numRows,
+        upgradedFromSegmentId: null,
+        indexingStateFingerprint: null,
+      })),
+    );
+  });
+
+  router.get(`${M}/datasources/:ds/segments/:segmentId`, async (req, ctx) => {
+    const ds = dsParam(req);
+    const id = param(req, "segmentId");
+    const [r] = await store(ctx).byIds([id]);
+    if (!r || r.segment.dataSource !== ds || (!r.used && query(req, "includeUnused") !== "true")) return json({ error: `Segment [${id}] not found` }, 404);
+    return json(r.segment);
+  });
+}
+

@@ -1,0 +1,176 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { AGENT, api, indexTask, rows, uniqueDs } from "./helpers.ts";
+import { agentSim, done, drainOtherPending, running } from "./agentSim.ts";
+
+interface Running {
+  id: string;
+  credential: string;
+  ds: string;
+}
+
+/** Submits a task, has a simulated agent take it and report it RUNNING; returns its credential. */
+async function runTask(task: Record<string, unknown>, ds: string) {
+  await drainOtherPending();
+  const a = agentSim();
+  await a.poll();
+  const id = (await api("POST", "/druid/indexer/v1/task", task)).json.task as string;
+  const got = await a.poll({ timeoutMs: 5000 });
+  const assign = got.json.requests.find((r: { type: string; task?: { id: string } }) => r.type === "assign" && r.task?.id === id);
+  expect(assign).toBeTruthy();
+  await a.poll({ tasks: [running(id, "sim")] });
+  return { id, credential: assign.credential as string, ds, agent: a };
+}
+
+async function act(t: Running, action: Record<string, unknown>, credential = t.credential) {
+  return api("POST", "/druid/indexer/v1/action", { task: { id: t.id, type: "index_parallel" }, action }, { ...AGENT, "X-Druid-Task-Credential": credential });
+}
+
+function segment(ds: string, interval: string, version: string, partitionNum: number, partitions: number, key = `segments/${ds}/${partitionNum}.parquet`) {
+  return {
+    dataSource: ds,
+    interval,
+    version,
+    loadSpec: { type: "r2", key },
+    dimensions: "page,user",
+    metrics: "count",
+    shardSpec: { type: "numbered", partitionNum, partitions },
+    binaryVersion: 9,
+    size: 10,
+    totalRows: 5,
+  };
+}
+
+async function putFile(t: Running, key: string, body: string, credential = t.credential) {
+  return SELF.fetch(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, {
+    method: "PUT",
+    headers: { ...AGENT, "X-Druid-Task-Id": t.id, "X-Druid-Task-Credential": credential, "content-length": String(body.length) },
+    body,
+  });
+}
+
+const DAY1 = "2024-03-01T00:00:00.000Z/2024-03-02T00:00:00.000Z";
+
+describe("task actions, segment metadata and deep storage", () => {
+  it("lists the task's locks, and refuses a wrong credential and a finished task", async () => {
+    const ds = uniqueDs("act");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const locks = await act(t, { type: "lockList" });
+    expect(locks.status).toBe(200);
+    expect(locks.json.result).toEqual([expect.objectContaining({ type: "EXCLUSIVE", interval: DAY1, dataSource: ds, groupId: t.id })]);
+    expect((await act(t, { type: "lockList" }, "forged")).status).toBe(403);
+    expect((await act(t, { type: "nope" })).status).toBe(400);
+    expect((await api("POST", "/druid/indexer/v1/action", { task: t.id, action: { type: "lockList" } }, AGENT)).status).toBe(403);
+    await t.agent.poll({ tasks: [done(t.id)] });
+    expect((await act(t, { type: "lockList" })).status).toBe(403);
+  });
+
+  it("stores segment files in deep storage only under the task's own dataSource", async () => {
+    const ds = uniqueDs("deep");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const key = `segments/${ds}/a.parquet`;
+    expect((await putFile(t, key, "PAR1data")).status).toBe(200);
+    const got = await SELF.fetch(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, { headers: AGENT });
+    expect(await got.text()).toBe("PAR1data");
+    expect((await putFile(t, `segments/other/a.parquet`, "x")).status).toBe(403);
+    expect((await putFile(t, `segments/${ds}/../x`, "x")).status).toBe(400);
+    expect((await putFile(t, key, "x", "forged")).status).toBe(403);
+  });
+
+  it("publishes segments atomically under the task's lock and serves them from the metadata endpoints", async () => {
+    const ds = uniqueDs("pub");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const version = (await act(t, { type: "lockList" })).json.result[0].version as string;
+
+    // a newer version than the lock, or an interval outside it, is refused and stores nothing
+    const later = "2999-01-01T00:00:00.000Z";
+    expect((await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, version, 0, 2), segment(ds, DAY1, later, 1, 2)] })).status).toBe(403);
+    expect((await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, "2024-03-02/2024-03-03", version, 0, 1)] })).status).toBe(403);
+    expect(await rows("SELECT id FROM segments WHERE datasource = ?", ds)).toHaveLength(0);
+
+    const pub = await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, version, 0, 2), segment(ds, DAY1, version, 1, 2)] });
+    expect(pub.json.result).toMatchObject({ success: true, errorMsg: null });
+    expect(pub.json.result.segments).toHaveLength(2);
+    const again = await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, version, 0, 2)] });
+    expect(again.json.result).toMatchObject({ success: false });
+
+    expect((await api("GET", "/druid/coordinator/v1/metadata/datasources")).json).toContain(ds);
+    const ids = (await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}/segments`)).json;
+    expect(ids).toEqual([`${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_${version}`, `${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_${version}_1`]);
+    const one = await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}/segments/${encodeURIComponent(ids[1])}`);
+    expect(one.json).toMatchObject({ dataSource: ds, version, shardSpec: { partitionNum: 1 } });
+    expect((await api("GET", `/druid/indexer/v1/task/${t.id}/segments`)).json).toHaveLength(2);
+    const ds1 = (await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}`)).json;
+    expect(ds1).toMatchObject({ name: ds });
+    expect(ds1.segments).toHaveLength(2);
+  });
+
+  it("overshadows an older version when a newer lock publishes the same interval", async () => {
+    const ds = uniqueDs("over");
+    const t1 = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const v1 = (await act(t1, { type: "lockList" })).json.result[0].version;
+    await act(t1, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, v1, 0, 1)] });
+    await t1.agent.poll({ tasks: [done(t1.id)] });
+
+    const t2 = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const v2 = (await act(t2, { type: "lockList" })).json.result[0].version;
+    expect(v2 > v1).toBe(true);
+    await act(t2, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, v2, 0, 1)] });
+
+    const status = (await api("GET", `/druid/coordinator/v1/metadata/segments?includeOvershadowedStatus&datasources=${ds}`)).json;
+    expect(status.map((s: { version: string; overshadowed: boolean }) => [s.version, s.overshadowed])).toEqual([
+      [v1, true],
+      [v2, false],
+    ]);
+    expect(status[1]).toMatchObject({ numRows: 5, replicationFactor: 0, realtime: false });
+    const visible = await act(t2, { type: "retrieveUsedSegments", dataSource: ds, intervals: [DAY1] });
+    expect(visible.json.result.map((s: { version: string }) => s.version)).toEqual([v2]);
+    const all = await act(t2, { type: "retrieveUsedSegments", dataSource: ds, intervals: [DAY1], visibility: "INCLUDING_OVERSHADOWED" });
+    expect(all.json.result).toHaveLength(2);
+  });
+
+  it("allocates pending segments idempotently per sequence and previous segment id", async () => {
+    const ds = uniqueDs("alloc");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"], { context: { useConcurrentLocks: true } }), ds);
+    const req = { type: "segmentAllocate", dataSource: ds, timestamp: "2024-03-01T05:00:00.000Z", queryGranularity: "NONE", preferredSegmentGranularity: "DAY", sequenceName: "seq", previousSegmentId: null };
+    const first = (await act(t, req)).json.result;
+    expect(first).toMatchObject({ dataSource: ds, interval: DAY1, shardSpec: { type: "numbered", partitionNum: 0 } });
+    expect((await act(t, req)).json.result).toEqual(first);
+    const prev = `${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_${first.version}`;
+    const second = (await act(t, { ...req, previousSegmentId: prev })).json.result;
+    expect(second.shardSpec.partitionNum).toBe(1);
+    expect(await rows("SELECT id FROM pending_segments WHERE datasource = ?", ds)).toHaveLength(2);
+    await act(t, { type: "segmentTransactionalInsert", segments: [{ ...segment(ds, DAY1, first.version, 0, 0), shardSpec: first.shardSpec }] });
+    expect(await rows("SELECT id FROM pending_segments WHERE datasource = ?", ds)).toHaveLength(0);
+  });
+
+  it("marks segments unused and used through the Overlord, and lets a kill task nuke only unused ones", async () => {
+    const ds = uniqueDs("kill");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-03"]), ds);
+    const v = (await act(t, { type: "lockList" })).json.result[0].version;
+    const DAY2 = "2024-03-02T00:00:00.000Z/2024-03-03T00:00:00.000Z";
+    await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, v, 0, 1, `segments/${ds}/d1.parquet`), segment(ds, DAY2, v, 0, 1, `segments/${ds}/d2.parquet`)] });
+    await t.agent.poll({ tasks: [done(t.id)] });
+
+    const bad = await api("POST", `/druid/indexer/v1/datasources/${ds}/markUnused`, { interval: "2024-03-01/2024-03-02", segmentIds: ["x"] });
+    expect(bad.status).toBe(400);
+    const marked = await api("POST", `/druid/indexer/v1/datasources/${ds}/markUnused`, { interval: "2024-03-01/2024-03-02" });
+    expect(marked.json).toEqual({ numChangedSegments: 1, segmentStateChanged: true });
+    const unused = (await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}/unusedSegments`)).json;
+    expect(unused.map((u: { dataSegment: { interval: string } }) => u.dataSegment.interval)).toEqual([DAY1]);
+    expect(unused[0]).toMatchObject({ used: false, numRows: 5 });
+
+    const k = await runTask({ type: "kill", dataSource: ds, interval: "2024-03-01/2024-03-03" }, ds);
+    const toKill = (await act(k, { type: "retrieveUnusedSegments", dataSource: ds, interval: "2024-03-01/2024-03-03" })).json.result;
+    expect(toKill).toHaveLength(1);
+    const usedOne = (await act(k, { type: "retrieveUsedSegments", dataSource: ds, intervals: ["2024-03-01/2024-03-03"] })).json.result;
+    expect((await act(k, { type: "segmentNuke", segments: usedOne })).status).toBe(400);
+    expect((await act(k, { type: "segmentNuke", segments: toKill })).json.result).toBe(1);
+    expect(await rows("SELECT id FROM segments WHERE datasource = ?", ds)).toHaveLength(1);
+
+    const reused = await api("POST", `/druid/indexer/v1/datasources/${ds}/markUnused`, { interval: "2024-03-02/2024-03-03" });
+    expect(reused.json.numChangedSegments).toBe(1);
+    const back = await api("POST", `/druid/indexer/v1/datasources/${ds}/markUsed`, { interval: "2024-03-02/2024-03-03" });
+    expect(back.json.numChangedSegments).toBe(1);
+  });
+});
