@@ -56,7 +56,7 @@ export async function startDruidEdge(opts: StartOptions = {}): Promise<DruidEdge
     envFiles: [],
     bindings: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { type: "plain_text" as const, value: v }])),
     dev: {
-      persist: join(persistDir, "v3"),
+      persist: persistDir, // startWorker adds "v3" itself, as `--persist-to` does
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
       inspector: false,
       logLevel: "warn",
