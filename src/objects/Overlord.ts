@@ -188,7 +188,8 @@ export class Overlord extends DurableObject<Env> {
   /** All-or-nothing submission; answers after the tasks (and any assignment) are in D1. */
   async submit(tasks: Task[]): Promise<string[]> {
     return rpc(async () => {
-      const userIds = tasks.map((t) => t.id).filter((id) => !this.core.queue.get(id));
+      // Generated ids (timestamp + random part) cannot already exist; only given ids are looked up.
+      const userIds = tasks.filter((t) => !t.generatedId).map((t) => t.id).filter((id) => !this.core.queue.get(id));
       const known = userIds.length > 0 ? await this.store.existingIds(userIds) : new Set<string>();
       const entries = this.core.queue.submit(tasks, known);
       await this.durable();
@@ -258,6 +259,11 @@ export class Overlord extends DurableObject<Env> {
       }
       return [...complete, ...active];
     });
+  }
+
+  /** listTasks serialised here: one string crosses the RPC boundary instead of thousands of objects. */
+  async listTasksJson(filter: TaskListFilter): Promise<string> {
+    return JSON.stringify(await this.listTasks(filter));
   }
 
   async shutdown(id: string): Promise<void> {

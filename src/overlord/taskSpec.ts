@@ -28,6 +28,8 @@ export interface Task {
   lockType: LockType;
   /** The task JSON as stored and sent to agents. */
   payload: Record<string, unknown>;
+  /** The id was generated here (not given by the submitter). */
+  generatedId?: boolean;
 }
 
 export interface ParseOptions {
@@ -170,7 +172,7 @@ export function parseTask(input: unknown, opts: ParseOptions): Task {
   if (size > opts.maxPayloadBytes) {
     throw invalidInput(`Task payload of [${size}] bytes exceeds the maximum [${opts.maxPayloadBytes}] (druid.indexer.queue.maxTaskPayloadSize)`);
   }
-  return { id, groupId, type, dataSource, priority, resource, context, lockIntervals, lockType: lockTypeOf(type, ctx, raw), payload };
+  return { id, groupId, type, dataSource, priority, resource, context, lockIntervals, lockType: lockTypeOf(type, ctx, raw), payload, generatedId: base.id === undefined };
 }
 
 /** Druid's TaskLocks.determineLockTypeForAppend / Tasks: context decides, EXCLUSIVE by default. */

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { parseTask, type Task } from "../overlord/taskSpec.ts";
 import { invalidInput } from "../shared/errors.ts";
 import { parseInterval } from "../shared/intervals.ts";
-import { empty, flag, json, param, query, readJson, text, validate, type Ctx, type Req } from "./http.ts";
+import { empty, flag, json, jsonText, param, query, readJson, text, validate, type Ctx, type Req } from "./http.ts";
 import { overlord } from "./overlordStub.ts";
 
 const STATES = ["pending", "waiting", "running", "complete"] as const;
@@ -121,8 +121,8 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
       const i = parseInterval(createdTimeInterval, "createdTimeInterval", true);
       lookbackMs = i.end - i.start;
     }
-    return json(
-      await overlord(ctx.env).listTasks({
+    return jsonText(
+      await overlord(ctx.env).listTasksJson({
         state,
         dataSource: query(req, "datasource"),
         type: query(req, "type"),
@@ -132,13 +132,13 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
     );
   });
 
-  router.get("/druid/indexer/v1/waitingTasks", (_req, ctx) => overlord(ctx.env).listTasks({ state: "waiting" }).then((r) => json(r)));
-  router.get("/druid/indexer/v1/pendingTasks", (_req, ctx) => overlord(ctx.env).listTasks({ state: "pending" }).then((r) => json(r)));
+  router.get("/druid/indexer/v1/waitingTasks", (_req, ctx) => overlord(ctx.env).listTasksJson({ state: "waiting" }).then(jsonText));
+  router.get("/druid/indexer/v1/pendingTasks", (_req, ctx) => overlord(ctx.env).listTasksJson({ state: "pending" }).then(jsonText));
   router.get("/druid/indexer/v1/runningTasks", (req, ctx) =>
-    overlord(ctx.env).listTasks({ state: "running", type: query(req, "type") }).then((r) => json(r)),
+    overlord(ctx.env).listTasksJson({ state: "running", type: query(req, "type") }).then(jsonText),
   );
   router.get("/druid/indexer/v1/completeTasks", async (req, ctx) =>
-    json(await overlord(ctx.env).listTasks({ state: "complete", max: positiveInt(query(req, "n"), "n") })),
+    jsonText(await overlord(ctx.env).listTasksJson({ state: "complete", max: positiveInt(query(req, "n"), "n") })),
   );
 
   void flag;
