@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:dispatch` (issue 3), in one run:
+ *  1. latency: 500 sequential samples of (agent holds the task) − (submit response arrived at
+ *     the client), next to a bare authenticated round trip measured in the same run;
+ *  2. throughput: 20,000 noop tasks (runTime 0) submitted in bulk to 4 agents of capacity 8,
+ *     submit → all SUCCESS (every state change durable in D1), tasks/s.
+ * Clocks: `performance.timeOrigin + performance.now()` in the client and in the agents.
+ */
+import { parseArgs } from "node:util";
+import { startAgent, startDruidEdge, waitFor, type AgentProcess } from "../test/support/node/cluster.ts";
+import { fmt, percentile } from "./lib/load.ts";
+import { machine, writeSection } from "./lib/report.ts";
+
+const { values } = parseArgs({ options: { samples: { type: "string", default: "500" }, tasks: { type: "string", default: "20000" }, agents: { type: "string", default: "4" }, capacity: { type: "string", default: "8" } } });
+const SAMPLES = Number(values.samples);
+const TASKS = Number(values.tasks);
+const AGENTS = Number(values.agents);
+const CAPACITY = Number(values.capacity);
+const wall = () => performance.timeOrigin + performance.now();
+
+async function successCount(edge: Awaited<ReturnType<typeof startDruidEdge>>, ids: string[]): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 5000) {
+    const r = await edge.api("POST", "/druid/indexer/v1/taskStatus", ids.slice(i, i + 5000));
+    for (const s of Object.values(r.json as Record<string, { status: string }>)) if (s.status === "SUCCESS") n++;
+  }
+  return n;
+}
+
+// ---- 1. latency ------------------------------------------------------------------------------
+const edge = await startDruidEdge();
+const auth = { Authorization: `Bearer ${edge.adminToken}`, "content-type": "application/json" };
+const agent = startAgent(edge, { host: "bench-latency:8091", capacity: 8 });
+let latencyMd = "";
+try {
+  await waitFor(async () => (await edge.api("GET", "/druid/indexer/v1/workers")).json?.length === 1, "agent registration");
+  const rtt: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const t0 = performance.now();
+    await (await fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth })).arrayBuffer();
+    rtt.push(performance.now() - t0);
+  }
+  const responseAt = new Map<string, number>();
+  for (let i = 0; i < SAMPLES + 20; i++) {
+    const r = await fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: auth, body: '{"type":"noop","runTime":0}' });
+    const body = (await r.json()) as { task: string };
+    const at = wall();
+    if (i >= 20) responseAt.set(body.task, at);
+    // next sample once the agent has finished this one (its slot and poll are idle again)
+    await waitFor(() => agent.events().some((e) => e.event === "task.finished" && e.taskId === body.task), "sample to finish", 10_000, 1);
+  }
+  const assigned = new Map(agent.events().filter((e) => e.event === "task.assigned").map((e) => [e.taskId!, e.at!]));
+  const deltas = [...responseAt].map(([id, at]) => assigned.get(id)! - at).sort((a, b) => a - b);
+  rtt.sort((a, b) => a - b);
+  const before = deltas.filter((d) => d < 0).length / deltas.length;
+  const p50 = percentile(deltas, 50);
+  const rtt50 = percentile(rtt, 50);
+  console.log(`dispatch latency p50 ${fmt(p50, 2)} ms p99 ${fmt(percentile(deltas, 99), 2)} ms; bare round trip p50 ${fmt(rtt50, 2)} ms p99 ${fmt(percentile(rtt, 99), 2)} ms; agent ahead of the client in ${fmt(before * 100, 0)}%`);
+  latencyMd = `| submit response → agent holds the task | ${deltas.length} | ${fmt(p50, 2)} | ${fmt(percentile(deltas, 99), 2)} |
+| bare authenticated round trip (\`GET /druid/indexer/v1/isLeader\`) | ${rtt.length} | ${fmt(rtt50, 2)} | ${fmt(percentile(rtt, 99), 2)} |
+
+**Dispatch p50 ÷ bare round-trip p50: ${fmt(p50 / rtt50, 2)}×** (target ≤ 0.5×; negative means the agent had
+the task before the client had its answer, which happened in ${fmt(before * 100, 0)} % of samples).`;
+} finally {
+  agent.kill("SIGTERM");
+  await agent.exited;
+  await edge.dispose();
+}
+
+// ---- 2. throughput ---------------------------------------------------------------------------
+const edge2 = await startDruidEdge();
+const agents: AgentProcess[] = [];
+let throughputMd = "";
+try {
+  for (let i = 0; i < AGENTS; i++) agents.push(startAgent(edge2, { host: `bench-${i}:8091`, capacity: CAPACITY }));
+  await waitFor(async () => (await edge2.api("GET", "/druid/indexer/v1/workers")).json?.length === AGENTS, "agents registration");
+  const t0 = performance.now();
+  const ids: string[] = [];
+  const submits: Promise<void>[] = [];
+  for (let i = 0; i < TASKS; i += 10_000) {
+    const n = Math.min(10_000, TASKS - i);
+    submits.push(
+      edge2.api("POST", "/druid/indexer/v1/tasks", { tasks: Array.from({ length: n }, () => ({ type: "noop", runTime: 0 })) }).then((r) => {
+        if (r.status !== 200) throw new Error(`bulk submit failed: ${r.status} ${r.text.slice(0, 300)}`);
+        ids.push(...(r.json.tasks as string[]));
+      }),
+    );
+  }
+  await Promise.all(submits);
+  const submitted = performance.now();
+  await waitFor(() => agents.reduce((n, a) => n + a.events().filter((e) => e.event === "task.finished").length, 0) >= TASKS, "agents to finish", 600_000, 250);
+  await waitFor(async () => (await successCount(edge2, ids)) === TASKS, "all SUCCESS in D1", 120_000, 100);
+  const seconds = (performance.now() - t0) / 1000;
+  const started = agents.flatMap((a) => a.events().filter((e) => e.event === "task.started").map((e) => e.taskId));
+  const twice = started.length - new Set(started).size;
+  console.log(`throughput: ${TASKS} tasks in ${fmt(seconds, 2)} s = ${fmt(TASKS / seconds, 0)} tasks/s (submit took ${fmt((submitted - t0) / 1000, 2)} s; ran twice: ${twice})`);
+  throughputMd = `| ${TASKS} noop tasks (runTime 0), bulk submit → all SUCCESS | ${AGENTS} × ${CAPACITY} | ${fmt(seconds, 2)} s | **${fmt(TASKS / seconds, 0)} tasks/s** | ${twice} |`;
+} finally {
+  for (const a of agents) a.kill("SIGTERM");
+  await Promise.all(agents.map((a) => a.exited));
+  await edge2.dispose();
+}
+
+writeSection(
+  "dispatch",
+  `## Dispatch latency and throughput (issue 3)
+
+Command: \`npm run bench:dispatch\` (wrangler's dev server via \`unstable_startWorker\`, local D1,
+real agent processes over loopback). Machine: ${machine()}.
+
+| measure | samples | p50 ms | p99 ms |
+|---|---|---|---|
+${latencyMd}
+
+| workload | agents × capacity | time | throughput | ran twice |
+|---|---|---|---|---|
+${throughputMd}
+
+Target: ≥ 3,000 tasks/s with every state change (submit, assignment, RUNNING, SUCCESS) durable in D1.`,
+);

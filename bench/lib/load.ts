@@ -1,0 +1,60 @@
+/**
+ * A small closed-loop HTTP load generator: `concurrency` workers send requests back to back
+ * for `durationMs` (or until `maxRequests`), recording each latency. Bounded in count and time;
+ * loopback targets only.
+ */
+export interface LoadResult {
+  count: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  firstError?: string;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export async function runLoad(opts: {
+  concurrency: number;
+  durationMs: number;
+  maxRequests?: number;
+  send: (i: number) => Promise<Response>;
+  ok?: (r: Response) => boolean;
+}): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  let firstError: string | undefined;
+  const max = opts.maxRequests ?? Infinity;
+  const start = performance.now();
+  const deadline = start + opts.durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline && next < max) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        const r = await opts.send(i);
+        const body = await r.arrayBuffer();
+        if (!(opts.ok ? opts.ok(r) : r.ok)) {
+          errors++;
+          firstError ??= `${r.status} ${new TextDecoder().decode(body).slice(0, 200)}`;
+        }
+      } catch (err) {
+        errors++;
+        firstError ??= String(err);
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { count: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), firstError };
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:submit` (issue 2): against wrangler's dev server, in one run —
+ *  1. the request ceiling: authenticated no-op routes at concurrency 1, 16, 64;
+ *  2. durable submissions: noop tasks through POST /druid/indexer/v1/task at the same
+ *     concurrencies (each answered only after its D1 group commit);
+ *  3. GET /druid/indexer/v1/tasks?state=pending latency with 5,000 pending tasks.
+ * Writes the table and the ratio submits/s ÷ ceiling to docs/benchmarks.md.
+ */
+import { parseArgs } from "node:util";
+import { startDruidEdge } from "../test/support/node/cluster.ts";
+import { fmt, percentile, runLoad, type LoadResult } from "./lib/load.ts";
+import { machine, writeSection } from "./lib/report.ts";
+
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, pending: { type: "string", default: "5000" } } });
+const durationMs = Number(values.seconds) * 1000;
+const CONCURRENCIES = [1, 16, 64];
+
+const edge = await startDruidEdge();
+const auth = { Authorization: `Bearer ${edge.adminToken}` };
+const rows: string[] = [];
+const results: Record<string, Record<number, LoadResult>> = { noop: {}, status: {}, submit: {} };
+try {
+  // warm up
+  await runLoad({ concurrency: 4, durationMs: 1000, send: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }) });
+  for (const c of CONCURRENCIES) {
+    results.noop![c] = await runLoad({ concurrency: c, durationMs, send: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }) });
+    results.status![c] = await runLoad({ concurrency: c, durationMs, send: () => fetch(`${edge.url}/status`, { headers: auth }) });
+    results.submit![c] = await runLoad({
+      concurrency: c,
+      durationMs,
+      send: () => fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"noop","runTime":0}' }),
+    });
+    for (const [name, label] of [["noop", "GET /druid/indexer/v1/isLeader (Worker only)"], ["status", "GET /status (Worker → DO RPC)"], ["submit", "POST /druid/indexer/v1/task (durable)"]] as const) {
+      const r = results[name]![c]!;
+      console.log(`${label} c=${c}: ${fmt(r.rps, 0)} req/s p50 ${fmt(r.p50, 2)} ms p99 ${fmt(r.p99, 2)} ms (${r.count} requests, ${r.errors} errors)${r.firstError ? " " + r.firstError : ""}`);
+      rows.push(`| ${label} | ${c} | ${r.count} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} |`);
+    }
+  }
+} finally {
+  await edge.dispose();
+}
+
+// 5,000 pending tasks on a fresh Overlord, then list them.
+const pendingN = Number(values.pending);
+const fresh = await startDruidEdge();
+let listLine = "";
+try {
+  for (let i = 0; i < pendingN; i += 1000) {
+    const n = Math.min(1000, pendingN - i);
+    const r = await fresh.api("POST", "/druid/indexer/v1/tasks", { tasks: Array.from({ length: n }, () => ({ type: "noop" })) });
+    if (r.status !== 200) throw new Error(`bulk submit failed: ${r.status} ${r.text}`);
+  }
+  const lat: number[] = [];
+  let count = 0;
+  for (let i = 0; i < 220; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${fresh.url}/druid/indexer/v1/tasks?state=pending`, { headers: { Authorization: `Bearer ${fresh.adminToken}` } });
+    const body = (await r.json()) as unknown[];
+    if (i >= 20) lat.push(performance.now() - t0); // first 20 warm up
+    count = body.length;
+  }
+  lat.sort((a, b) => a - b);
+  listLine = `| GET /druid/indexer/v1/tasks?state=pending | ${count} pending | 200 sequential | p50 ${fmt(percentile(lat, 50), 1)} ms | p99 ${fmt(percentile(lat, 99), 1)} ms |`;
+  console.log(listLine);
+} finally {
+  await fresh.dispose();
+}
+
+const ratio64 = results.submit![64]!.rps / results.noop![64]!.rps;
+const ratio64status = results.submit![64]!.rps / results.status![64]!.rps;
+writeSection(
+  "submit",
+  `## Durable submissions vs the request ceiling (issue 2)
+
+Command: \`npm run bench:submit\` (wrangler's dev server via \`unstable_startWorker\`, local D1;
+closed-loop clients in the same Node process, ${values.seconds} s per row).
+Machine: ${machine()}.
+
+| route | concurrency | requests | req/s | p50 ms | p99 ms | errors |
+|---|---|---|---|---|---|---|
+${rows.join("\n")}
+
+**Durable submits/s ÷ no-op ceiling at concurrency 64: ${fmt(ratio64, 2)}×** (÷ \`/status\`, which also
+crosses into the Durable Object: ${fmt(ratio64status, 2)}×). Target: ≥ 0.8×.
+
+| list | tasks | samples | p50 | p99 |
+|---|---|---|---|---|
+${listLine}
+
+Target: p99 < 100 ms at 5,000 pending (Druid's Overlord stalls there: apache/druid#15383).`,
+);
