@@ -375,6 +375,7 @@ export class Overlord extends DurableObject<Env> {
   /** One agent poll (docs/agent-protocol.md). Resolves null for "no news" (204). */
   async poll(req: PollRequest): Promise<AgentPollResponse | null> {
     return rpc(async () => {
+      this.storeInlineLogs(req);
       const outcome = this.core.runner.poll(req);
       const host = req.worker.host;
       const previous = this.held.get(host);
@@ -403,6 +404,21 @@ export class Overlord extends DurableObject<Env> {
       await this.alarms.reschedule();
       return reply;
     });
+  }
+
+  /**
+   * Logs and reports sent inline with final statuses go into the same commit as the status, so
+   * an operator who sees SUCCESS can read both (and 20,000 tiny logs cost no extra requests).
+   */
+  private storeInlineLogs(req: PollRequest): void {
+    const now = this.now();
+    for (const t of req.tasks) {
+      if (t.log === undefined && t.reports === undefined) continue;
+      const e = this.core.queue.get(t.id);
+      if (!e || e.worker !== req.worker.host) continue;
+      if (t.log !== undefined) this.core.ctx.writes.add({ kind: "log", data: { taskId: t.id, log: t.log.length > 1048576 ? t.log.slice(t.log.length - 1048576) : t.log, now } });
+      if (t.reports !== undefined) this.core.ctx.writes.add({ kind: "report", data: { taskId: t.id, payload: t.reports, now } });
+    }
   }
 
   /** Answers a held poll if its worker has durable news. */

@@ -25,6 +25,10 @@ export interface TaskReport {
   duration?: number;
   errorMsg?: string | null;
   location?: TaskLocation;
+  /** The task's log, sent inline with a final status (stored in the same commit). */
+  log?: string;
+  /** The task's reports, sent inline with a final status. */
+  reports?: Record<string, unknown>;
 }
 
 export interface PollRequest {

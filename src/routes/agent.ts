@@ -32,6 +32,8 @@ const pollSchema = z
           duration: z.number().int().optional(),
           errorMsg: z.string().max(100_000).nullish(),
           location: location.optional(),
+          log: z.string().max(MAX_LOG_BYTES * 4).optional(),
+          reports: z.record(z.string(), z.unknown()).optional(),
         }),
       )
       .max(100_000)

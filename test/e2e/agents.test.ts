@@ -57,7 +57,7 @@ describe("agents run tasks end to end", () => {
     await waitFor(async () => (await edge.api("GET", "/druid/indexer/v1/workers")).json?.length === 3, "3 workers");
     const cfg = await edge.api("POST", "/druid/indexer/v1/worker", {
       type: "default",
-      selectStrategy: { type: "equalDistributionWithCategorySpec", workerCategorySpec: { strong: false, categoryMap: { noop: { defaultCategory: "_default_worker_category", categoryAffinity: { hotds: "hot" } } } } },
+      selectStrategy: { type: "equalDistributionWithCategorySpec", workerCategorySpec: { strong: true, categoryMap: { noop: { defaultCategory: "_default_worker_category", categoryAffinity: { hotds: "hot" } } } } },
     });
     expect(cfg.status).toBe(200);
     const tasks = Array.from({ length: 200 }, (_, i) => ({ type: "noop", runTime: i % 5, dataSource: i % 4 === 0 ? "hotds" : "plain" }));
@@ -72,7 +72,7 @@ describe("agents run tasks end to end", () => {
     expect(maxConcurrent(agents[0]!)).toBeLessThanOrEqual(2);
     expect(maxConcurrent(agents[1]!)).toBeLessThanOrEqual(3);
     expect(maxConcurrent(agents[2]!)).toBeLessThanOrEqual(4);
-    // hot datasource tasks went to the hot category worker
+    // strong category spec: hot datasource tasks ran only on the hot worker, the others never there
     const hotIds = new Set(ids.filter((_, i) => i % 4 === 0));
     const onB = agents[1]!.events().filter((e) => e.event === "task.started").map((e) => e.taskId!);
     expect(onB.every((id) => hotIds.has(id))).toBe(true);

@@ -1,0 +1,28 @@
+/** Agent log lines: readable (`<ISO time> INFO message key=value`) or one JSON object per line. */
+export type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+export class Logger {
+  constructor(private readonly jsonLines: boolean, private readonly out: (line: string) => void = (l) => process.stdout.write(l + "\n")) {}
+
+  log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
+    const time = new Date().toISOString();
+    if (this.jsonLines) {
+      this.out(JSON.stringify({ time, level, message, ...fields }));
+      return;
+    }
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join(" ");
+    this.out(`${time} ${level.padEnd(5)} ${message}${extra ? " " + extra : ""}`);
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.log("INFO", message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.log("WARN", message, fields);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.log("ERROR", message, fields);
+  }
+}
