@@ -3,263 +3,276 @@
  * (docs/agent-protocol.md) that registers the worker, carries task statuses and receives
  * assignments, shutdowns and enable/disable; tasks run in a pool of child processes.
  *
- * Delivery is at least once on both sides and applying is idempotent: an assignment for a task
- * already held is ignored; a final status is re-sent until the Overlord acknowledges it. When
- * something happens (a task starts or ends), a held poll is aborted and a new one sent at once,
- * so news never waits for the poll timeout; a few milliseconds of debounce batch many events
- * into one poll.
+ * Delivery is at least once both ways and applying is idempotent: an assignment for a task
+ * already held is ignored; a final status is re-sent until the Overlord acknowledges it. When a
+ * task starts or ends, a held poll is aborted and a new one sent at once (after a few ms of
+ * debounce that batch many events into one poll), so news never waits for the poll timeout.
  */
 import { rm } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import type { AgentConfig } from "./config.ts";
-import { EventsFile } from "./events.ts";
+import { Backoff } from "./backoff.ts";
+import { TASK_LOG_FILE } from "./childProtocol.ts";
+import { safeName, type AgentConfig } from "./config.ts";
+import { EventSink, type AgentEvent } from "./events.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
+import { isReported, MAX_ERROR_MSG_CHARS, newHeldTask, statusReport, type HeldTask } from "./heldTask.ts";
 import type { Logger } from "./logger.ts";
-import { ChildPool } from "./pool.ts";
+import { sendPoll, type PollResult } from "./pollClient.ts";
+import { ChildPool, type TaskPool } from "./pool.ts";
+import type { Counter, PollBody, PollRequestItem, TaskLocation } from "./protocol.ts";
+import { readLogTail, shipLogAndReports } from "./shipping.ts";
 
-type Counter = { counter: number; hash: number };
-type TaskState = "RUNNING" | "SUCCESS" | "FAILED";
-
-interface HeldTask {
-  id: string;
-  task: Record<string, unknown>;
-  credential: string;
-  requiredCapacity: number;
-  status: TaskState;
-  /** Has a child begun running it (it is only reported once started). */
-  started: boolean;
-  queued: boolean;
-  startedAt: number;
-  duration: number;
-  errorMsg: string | null;
-  log: string | null;
-  reports: Record<string, unknown> | null;
-  /** Bumped on each change; a poll that carried version v delivered it. */
-  version: number;
-  delivered: number;
-  /** Log/report upload in progress: the final status waits for it. */
-  uploading: boolean;
+export interface AgentDeps {
+  fetch?: typeof fetch;
+  /** Wall clock in ms (durations, upload deadlines, re-send times). */
+  now?: () => number;
+  /** Backoff jitter. */
+  random?: () => number;
+  pool?: TaskPool;
+  /** Sees every event (also written to --events-file). */
+  onEvent?: (e: AgentEvent) => void;
 }
 
-interface PollRequestItem {
-  type: "assign" | "shutdown" | "metadata";
-  task?: Record<string, unknown>;
-  credential?: string;
-  taskId?: string;
-  disabled?: boolean;
-}
-
-interface PollResponse {
-  term: number;
-  leaseMs: number;
-  resetCounter: boolean;
-  resetCause: string | null;
-  counter: Counter | null;
-  requests: PollRequestItem[] | null;
-  acks?: string[];
-}
-
-const INLINE_LOG_LIMIT = 64 * 1024;
+/** Debounce between news and the poll that carries it. */
 const NEWS_DEBOUNCE_MS = 2;
-/** Abort reason of a held poll cut short because there is news to send. */
-const FOR_NEWS = "druid-edge:news";
+/** A final status sent but not acknowledged is sent again after this long. */
+const RESEND_UNACKED_MS = 5000;
+/** Log/report uploads give up after this long; the status is reported anyway. */
+const UPLOAD_GIVE_UP_MS = 30_000;
+/** On stop, how long to wait for the Overlord to acknowledge the last statuses. */
+const FINAL_REPORT_WAIT_MS = 15_000;
+/** Ids of forgotten tasks remembered, so a stale re-assignment never runs a task twice. */
+const FORGOTTEN_MEMORY = 10_000;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Abort reasons of our own (not Errors, so the poll client tells them from a lost poll). */
+const ABORT_FOR_NEWS = "news";
+const ABORT_FOR_STOP = "stop";
 
 export class Agent {
-  readonly tasks = new Map<string, HeldTask>();
+  private readonly tasks = new Map<string, HeldTask>();
+  private readonly forgotten = new Set<string>();
+  private readonly localQueue: string[] = [];
   private term: number | null = null;
   private counter: Counter | null = null;
   private used = 0;
-  private readonly localQueue: string[] = [];
   private disabled = false;
   private stopping = false;
   private stopped = false;
-  private inflight: { controller: AbortController; hasNews: boolean } | null = null;
+  private stopPromise: Promise<void> | null = null;
+  private inflight: { controller: AbortController; carriesNews: boolean } | null = null;
   private nudgeTimer: ReturnType<typeof setTimeout> | null = null;
-  private wakeLoop: (() => void) | null = null;
-  private loopDone: Promise<void> | null = null;
-  private readonly events: EventsFile;
-  readonly pool: ChildPool;
-  private readonly location: { host: string; port: number; tlsPort: number };
+  private wakePause: (() => void) | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly waiters = new Set<() => void>();
+  private readonly events: EventSink;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  readonly pool: TaskPool;
+  private readonly location: TaskLocation;
+  private readonly ip: string;
 
-  constructor(private readonly cfg: AgentConfig, private readonly logger: Logger, private readonly fetchImpl: typeof fetch = globalThis.fetch) {
-    this.events = new EventsFile(cfg.eventsFile);
-    this.pool = new ChildPool((info) => {
-      if (info.taskId) logger.warn("task process exited", { task: info.taskId, pid: info.pid, code: info.code, signal: info.signal });
-    });
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly logger: Logger,
+    deps: AgentDeps = {},
+  ) {
+    this.fetch = deps.fetch ?? globalThis.fetch;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.events = new EventSink(cfg.eventsFile, deps.onEvent ?? null);
+    this.pool =
+      deps.pool ??
+      new ChildPool({
+        stopGraceMs: cfg.taskStopGraceMs,
+        onChildExit: (info) => {
+          if (info.taskId) logger.warn("task process ended", { task: info.taskId, pid: info.pid, code: info.code, signal: info.signal });
+        },
+      });
     const [name, port] = splitHost(cfg.host);
     this.location = { host: name, port, tlsPort: -1 };
+    this.ip = firstIPv4();
   }
 
-  async start(): Promise<void> {
-    await this.pool.prestart(this.cfg.capacity);
-    this.logger.info("agent started", { host: this.cfg.host, overlord: this.cfg.overlord, capacity: this.cfg.capacity, category: this.cfg.category });
+  /** Starts polling; children start in the background (the first poll does not wait for them). */
+  start(): void {
+    this.logger.info("agent started", { host: this.cfg.host, overlord: this.cfg.overlord, capacity: this.cfg.capacity, category: this.cfg.category, workDir: this.cfg.workDir });
     this.events.emit("agent.started", { host: this.cfg.host, pid: process.pid });
     this.loopDone = this.loop();
+    this.pool.warm(this.cfg.capacity);
+  }
+
+  /** Tasks held now (running, queued, or finished and not yet acknowledged), for tests. */
+  heldTaskIds(): string[] {
+    return [...this.tasks.keys()];
+  }
+
+  /** Capacity in use by running tasks. */
+  get usedCapacity(): number {
+    return this.used;
   }
 
   // ---- the poll loop ---------------------------------------------------------------------------
 
-  private pending(): HeldTask[] {
-    const out: HeldTask[] = [];
-    for (const t of this.tasks.values()) if (!t.uploading && (t.started || t.status !== "RUNNING") && t.delivered < t.version) out.push(t);
-    return out;
-  }
-
-  private report(t: HeldTask) {
-    const final = t.status !== "RUNNING";
+  private pollBody(full: boolean, carried: HeldTask[]): PollBody {
     return {
-      id: t.id,
-      status: t.status,
-      duration: final ? t.duration : -1,
-      errorMsg: t.errorMsg,
-      location: this.location,
-      ...(final && t.log !== null ? { log: t.log } : {}),
-      ...(final && t.reports !== null ? { reports: t.reports } : {}),
+      worker: { host: this.cfg.host, ip: this.ip, capacity: this.stopping ? 0 : this.cfg.capacity, category: this.cfg.category, version: this.cfg.version },
+      term: this.term,
+      counter: this.counter,
+      timeoutMs: this.cfg.pollTimeoutMs,
+      full,
+      tasks: carried.map((t) => statusReport(t, this.location)),
     };
   }
 
   private async loop(): Promise<void> {
-    let backoff = 100;
+    const backoff = new Backoff(100, 5000, this.random);
+    let resetsInARow = 0;
     while (!this.stopped) {
       const full = this.counter === null;
-      const carried = full ? [...this.tasks.values()].filter((t) => !t.uploading && (t.started || t.status !== "RUNNING")) : this.pending();
-      const versions = new Map(carried.map((t) => [t.id, t.version]));
-      const hasNews = carried.length > 0;
-      const body = {
-        worker: { host: this.cfg.host, ip: "", capacity: this.stopping ? 0 : this.cfg.capacity, category: this.cfg.category, version: this.cfg.version },
-        term: this.term,
-        counter: this.counter,
-        timeoutMs: this.stopping ? 1000 : this.cfg.pollTimeoutMs,
-        full,
-        tasks: carried.map((t) => this.report(t)),
-      };
+      const now = this.now();
+      const carried = [...this.tasks.values()].filter((t) => isReported(t, full, now));
+      const versions = new Map(carried.map((t) => [t.id, t.version] as const));
       const controller = new AbortController();
-      this.inflight = { controller, hasNews };
-      const guard = setTimeout(() => controller.abort(new Error("poll timed out")), this.cfg.pollTimeoutMs + 15_000);
-      let res: Response;
-      try {
-        res = await this.fetchImpl(`${this.cfg.overlord}/druid-internal/v1/agent/poll`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${this.cfg.token}`, "content-type": "application/json" },
-          body: JSON.stringify(body),
-          signal: controller.signal,
-        });
-      } catch (err) {
-        clearTimeout(guard);
-        this.inflight = null;
-        if (this.stopped) break;
-        if (controller.signal.reason === FOR_NEWS) continue; // aborted to send news
-        this.logger.warn("overlord unreachable, retrying", { error: (err as Error).message, retryInMs: Math.round(backoff) });
-        await this.pause(backoff * (0.5 + Math.random()));
-        backoff = Math.min(backoff * 2, 5000);
-        continue;
-      }
-      let reply: PollResponse | null = null;
-      try {
-        if (res.status === 200) reply = (await res.json()) as PollResponse;
-        else await res.body?.cancel();
-      } catch (err) {
-        clearTimeout(guard);
-        this.inflight = null;
-        if (controller.signal.reason === FOR_NEWS) continue;
-        this.logger.warn("poll answer lost, retrying", { error: (err as Error).message });
-        continue;
-      }
-      clearTimeout(guard);
+      // A full poll, or one carrying statuses, is answered at once: never abort it for news.
+      this.inflight = { controller, carriesNews: full || carried.length > 0 };
+      const result = await sendPoll({ overlord: this.cfg.overlord, token: this.cfg.token, fetch: this.fetch }, this.pollBody(full, carried), controller);
       this.inflight = null;
-      if (res.status !== 200 && res.status !== 204) {
-        const level = res.status >= 500 ? "WARN" : "ERROR";
-        this.logger.log(level, "poll refused", { status: res.status, retryInMs: Math.round(backoff) });
-        await this.pause(backoff * (0.5 + Math.random()));
-        backoff = Math.min(backoff * 2, 5000);
+      if (result.kind === "aborted") continue;
+      if (result.kind === "failed" || result.kind === "refused") {
+        this.logPollProblem(result);
+        await this.pause(backoff.next());
         continue;
       }
-      backoff = 100;
-      for (const [id, v] of versions) {
-        const t = this.tasks.get(id);
-        if (t && t.delivered < v) t.delivered = v;
-      }
-      if (!reply) continue; // 204: nothing new
+      backoff.reset();
+      this.delivered(versions, result.kind === "reply" ? (result.reply.acks ?? []) : []);
+      if (result.kind === "noNews") continue;
+      const reply = result.reply;
       this.term = reply.term;
       if (reply.resetCounter) {
-        this.logger.info("overlord asked for a full resync", { cause: reply.resetCause });
+        this.logger.info("the Overlord asked for a full resync", { cause: reply.resetCause ?? null });
         this.counter = null;
+        // A server that keeps resetting must not make us spin.
+        if (++resetsInARow > 3) await this.pause(backoff.next());
         continue;
       }
-      this.counter = reply.counter;
+      resetsInARow = 0;
       for (const r of reply.requests ?? []) this.apply(r);
-      for (const id of reply.acks ?? []) {
-        const t = this.tasks.get(id);
-        if (t && t.status !== "RUNNING" && t.delivered >= t.version) this.tasks.delete(id);
-      }
+      this.counter = reply.counter;
+      this.notify();
     }
   }
 
-  /** Sleeps, but wakes early when there is news to send. */
+  private logPollProblem(result: Extract<PollResult, { kind: "failed" | "refused" }>): void {
+    if (result.kind === "failed") {
+      this.logger.warn("the Overlord is unreachable; tasks keep running, retrying", { error: result.error });
+    } else if (result.status === 401 || result.status === 403) {
+      this.logger.error("the Overlord refused the agent token (check --token / DRUID_AGENT_TOKEN); retrying", { status: result.status, message: result.message });
+    } else if (result.status < 500) {
+      this.logger.error("the Overlord refused the poll; retrying", { status: result.status, message: result.message });
+    } else {
+      this.logger.warn("the Overlord failed the poll; retrying", { status: result.status, message: result.message });
+    }
+  }
+
+  /** A poll answered 200/204 delivered what it carried; acknowledged finals are forgotten. */
+  private delivered(versions: Map<string, number>, acks: string[]): void {
+    const acked = new Set(acks);
+    for (const [id, v] of versions) {
+      const t = this.tasks.get(id);
+      if (!t || t.version !== v) continue;
+      t.delivered = v;
+      if (t.phase === "final" && !acked.has(id)) t.resendAt = this.now() + RESEND_UNACKED_MS;
+    }
+    for (const id of acked) {
+      const t = this.tasks.get(id);
+      if (t?.phase === "final") this.forget(t);
+    }
+  }
+
+  private forget(t: HeldTask): void {
+    this.tasks.delete(t.id);
+    this.forgotten.add(t.id);
+    if (this.forgotten.size > FORGOTTEN_MEMORY) this.forgotten.delete(this.forgotten.values().next().value!);
+    this.notify();
+  }
+
+  /** Sleeps for a backoff; only stopping cuts it short (news waits for the retry). */
   private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.wakeLoop = null;
+      const timer = setTimeout(() => {
+        this.wakePause = null;
         resolve();
       }, ms);
-      this.wakeLoop = () => {
-        clearTimeout(t);
-        this.wakeLoop = null;
+      this.wakePause = () => {
+        clearTimeout(timer);
+        this.wakePause = null;
         resolve();
       };
     });
   }
 
   /** Something changed: make sure a poll carrying it leaves within a few milliseconds. */
-  private nudge(): void {
+  private nudge(force = false): void {
+    if (force) {
+      this.inflight?.controller.abort(ABORT_FOR_NEWS);
+      return;
+    }
     if (this.nudgeTimer) return;
     this.nudgeTimer = setTimeout(() => {
       this.nudgeTimer = null;
-      if (this.inflight && !this.inflight.hasNews) this.inflight.controller.abort(FOR_NEWS);
-      else this.wakeLoop?.();
+      if (this.inflight && !this.inflight.carriesNews) this.inflight.controller.abort(ABORT_FOR_NEWS);
     }, NEWS_DEBOUNCE_MS);
+  }
+
+  // ---- waiting on state (stop) -------------------------------------------------------------------
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves true once `cond` holds, false if `timeoutMs` passes first. */
+  private waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (cond()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (!cond()) return;
+        finish(true);
+      };
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.waiters.add(check);
+    });
   }
 
   // ---- applying the Overlord's requests ---------------------------------------------------------
 
   private apply(r: PollRequestItem): void {
     if (r.type === "metadata") {
-      if (r.disabled !== this.disabled) this.logger.info(r.disabled ? "worker disabled by the overlord" : "worker enabled by the overlord");
+      if (!!r.disabled !== this.disabled) this.logger.info(r.disabled ? "worker disabled by the Overlord (no new tasks)" : "worker enabled by the Overlord");
       this.disabled = !!r.disabled;
-    } else if (r.type === "shutdown" && r.taskId) {
+    } else if (r.type === "shutdown") {
       this.stopTask(r.taskId, "Shutdown request from the Overlord");
-    } else if (r.type === "assign" && r.task && typeof r.task["id"] === "string") {
-      this.assign(r.task, r.credential ?? "");
+    } else if (r.type === "assign") {
+      if (r.task && typeof r.task["id"] === "string") this.assign(r.task, r.credential ?? "");
+      else this.logger.warn("ignored an assignment without a task id");
     }
   }
 
   private assign(task: Record<string, unknown>, credential: string): void {
     const id = task["id"] as string;
-    if (this.tasks.has(id)) return; // repeated delivery: already held (running or finished)
-    const resource = task["resource"] as { requiredCapacity?: number } | undefined;
-    const t: HeldTask = {
-      id,
-      task,
-      credential,
-      requiredCapacity: Math.max(1, Math.min(resource?.requiredCapacity ?? 1, this.cfg.capacity)),
-      status: "RUNNING",
-      started: false,
-      queued: false,
-      startedAt: 0,
-      duration: -1,
-      errorMsg: null,
-      log: null,
-      reports: null,
-      version: 0,
-      delivered: 0,
-      uploading: false,
-    };
+    // Repeated delivery: already held (running or finished) or already acknowledged.
+    if (this.tasks.has(id) || this.forgotten.has(id)) return;
+    const t = newHeldTask(task, credential, this.cfg.capacity);
     this.tasks.set(id, t);
-    this.events.emit("task.assigned", { taskId: id, host: this.cfg.host });
+    this.events.emit("task.assigned", { taskId: id, host: this.cfg.host, type: task["type"] });
     if (this.stopping) {
-      this.complete(t, { status: "FAILED", errorMsg: "Agent is shutting down" }, "");
+      this.finalize(t, { status: "FAILED", errorMsg: "Agent is shutting down" });
       return;
     }
     this.logger.info("task assigned", { task: id, type: task["type"] });
@@ -271,111 +284,142 @@ export class Agent {
   private drainQueue(): void {
     while (this.localQueue.length > 0) {
       const t = this.tasks.get(this.localQueue[0]!);
-      if (!t || t.status !== "RUNNING") {
+      if (!t || t.phase !== "queued") {
         this.localQueue.shift();
         continue;
       }
       if (this.used + t.requiredCapacity > this.cfg.capacity) return;
       this.localQueue.shift();
-      this.run(t);
+      this.dispatch(t);
     }
   }
 
-  private run(t: HeldTask): void {
+  private dispatch(t: HeldTask): void {
     this.used += t.requiredCapacity;
-    const workDir = join(this.cfg.workDir, safeDirName(t.id));
-    const handle = this.pool.run({ taskId: t.id, task: t.task, workDir, dataDir: this.cfg.dataDir, overlord: this.cfg.overlord, token: this.cfg.token, credential: t.credential });
+    t.phase = "dispatched";
+    const workDir = join(this.cfg.workDir, safeName(t.id));
+    const handle = this.pool.run({
+      taskId: t.id,
+      task: t.task,
+      workDir,
+      dataDir: this.cfg.dataDir,
+      overlord: this.cfg.overlord,
+      token: this.cfg.token,
+      credential: t.credential,
+      host: this.cfg.host,
+    });
     void handle.started.then(() => {
-      if (t.status !== "RUNNING") return;
-      t.started = true;
-      t.startedAt = Date.now();
+      if (t.phase !== "dispatched") return;
+      t.phase = "running";
+      t.startedAt = this.now();
       t.version++;
       this.events.emit("task.started", { taskId: t.id, host: this.cfg.host });
       this.logger.info("task started", { task: t.id });
       this.nudge();
     });
-    void handle.done.then(async ({ outcome, log }) => {
+    void handle.done.then((outcome) => {
       this.used -= t.requiredCapacity;
-      if (!this.cfg.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-      this.complete(t, outcome, log);
       this.drainQueue();
+      void this.finish(t, outcome, workDir);
     });
   }
 
-  private complete(t: HeldTask, outcome: ExecutorOutcome, log: string): void {
-    if (t.status !== "RUNNING") return;
+  /** A task's child is done with it: record the outcome, ship log and reports, then report. */
+  private async finish(t: HeldTask, outcome: ExecutorOutcome, workDir: string): Promise<void> {
+    t.phase = "shipping";
     t.status = outcome.status;
-    t.errorMsg = outcome.errorMsg ? outcome.errorMsg.slice(0, 1024) : null;
-    t.duration = t.startedAt ? Date.now() - t.startedAt : 0;
-    t.started = true;
-    t.reports = outcome.reports ?? null;
+    t.errorMsg = outcome.errorMsg ? outcome.errorMsg.slice(0, MAX_ERROR_MSG_CHARS) : null;
+    t.duration = t.startedAt === null ? 0 : Math.max(0, Math.round(this.now() - t.startedAt));
+    this.events.emit("task.finished", { taskId: t.id, status: t.status, host: this.cfg.host });
+    this.logger.log(t.status === "SUCCESS" ? "INFO" : "WARN", `task ${t.status === "SUCCESS" ? "succeeded" : "failed"}`, { task: t.id, durationMs: t.duration, ...(t.errorMsg ? { error: t.errorMsg } : {}) });
+    this.notify();
+    try {
+      let log = await readLogTail(join(workDir, TASK_LOG_FILE));
+      if (t.status === "FAILED" && !log.includes(`task [${t.id}] FAILED`)) log += `${new Date().toISOString()} agent: task [${t.id}] FAILED: ${t.errorMsg ?? ""}\n`;
+      if (!this.cfg.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      const shipped = await shipLogAndReports(
+        {
+          overlord: this.cfg.overlord,
+          token: this.cfg.token,
+          host: this.cfg.host,
+          fetch: this.fetch,
+          inlineMaxBytes: this.cfg.inlineLogBytes,
+          giveUpAfterMs: UPLOAD_GIVE_UP_MS,
+          now: this.now,
+          warn: (m, f) => this.logger.warn(m, f),
+        },
+        t.id,
+        log,
+        outcome.reports ?? null,
+      );
+      t.inlineLog = shipped.log;
+      t.inlineReports = shipped.reports;
+    } catch (err) {
+      this.logger.warn("could not ship the task's log; reporting its status without it", { task: t.id, error: String(err) });
+    }
+    t.phase = "final";
+    t.version++;
+    this.notify();
+    this.nudge();
+  }
+
+  /** A task that never ran (shut down while queued, or assigned while stopping): final at once. */
+  private finalize(t: HeldTask, outcome: ExecutorOutcome): void {
+    t.phase = "final";
+    t.status = outcome.status;
+    t.errorMsg = outcome.errorMsg ?? null;
+    t.duration = 0;
+    t.inlineLog = `${new Date().toISOString()} agent: task [${t.id}] ${t.status}: ${t.errorMsg ?? ""}\n`;
     t.version++;
     this.events.emit("task.finished", { taskId: t.id, status: t.status, host: this.cfg.host });
-    this.logger.info(`task ${t.status === "SUCCESS" ? "succeeded" : "failed"}`, { task: t.id, durationMs: t.duration, ...(t.errorMsg ? { error: t.errorMsg } : {}) });
-    if (log.length <= INLINE_LOG_LIMIT && JSON.stringify(t.reports ?? {}).length <= INLINE_LOG_LIMIT) {
-      t.log = log;
-      this.nudge();
-      return;
-    }
-    // Large logs or reports go through their own endpoints before the final status is sent.
-    t.uploading = true;
-    void this.upload(t, log).finally(() => {
-      t.uploading = false;
-      this.nudge();
-    });
-  }
-
-  private async upload(t: HeldTask, log: string): Promise<void> {
-    const headers = { Authorization: `Bearer ${this.cfg.token}`, "X-Druid-Worker": this.cfg.host };
-    const base = `${this.cfg.overlord}/druid-internal/v1/agent/tasks/${encodeURIComponent(t.id)}`;
-    const deadline = Date.now() + 30_000;
-    const send = async (path: string, body: string, type: string) => {
-      for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
-        try {
-          const r = await this.fetchImpl(`${base}/${path}`, { method: "POST", headers: { ...headers, "content-type": type }, body });
-          await r.body?.cancel();
-          if (r.status < 500) return;
-        } catch {
-          // retry below
-        }
-        if (Date.now() > deadline) {
-          this.logger.warn(`could not upload the task's ${path}; reporting its status anyway`, { task: t.id });
-          return;
-        }
-        await sleep(delay);
-      }
-    };
-    await send("log", log.length > 1024 * 1024 ? log.slice(log.length - 1024 * 1024) : log, "text/plain; charset=utf-8");
-    if (t.reports) await send("reports", JSON.stringify(t.reports), "application/json");
-    t.reports = null;
+    this.logger.info("task failed before it started", { task: t.id, error: t.errorMsg });
+    this.notify();
+    this.nudge();
   }
 
   private stopTask(id: string, reason: string): void {
     const t = this.tasks.get(id);
-    if (!t || t.status !== "RUNNING") return;
+    if (!t) return;
+    if (t.phase === "queued") {
+      this.finalize(t, { status: "FAILED", errorMsg: reason });
+      return;
+    }
+    if (t.phase !== "dispatched" && t.phase !== "running") return;
     this.logger.info("stopping task", { task: id, reason });
-    if (!this.pool.kill(id, reason)) this.complete(t, { status: "FAILED", errorMsg: reason }, ""); // still queued here
+    this.pool.stop(id, reason);
   }
 
   // ---- stopping ----------------------------------------------------------------------------------
 
-  /** SIGTERM: take no new work, let running tasks finish up to the grace period, report, stop. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * SIGTERM/SIGINT: report capacity 0 (the Overlord assigns nothing more; an assignment already
+   * on its way fails with "Agent is shutting down"), let running tasks finish for up to
+   * --shutdown-grace-ms, stop the rest ("Agent shut down"), ship their logs, report every final
+   * status (waiting up to 15 s for acknowledgements), then end the poll loop and the pool.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
     this.stopping = true;
-    this.logger.info("stopping: no new tasks; waiting for running ones", { graceMs: this.cfg.shutdownGraceMs });
-    this.nudge();
-    for (const id of [...this.localQueue]) this.stopTask(id, "Agent shut down before the task started");
-    const graceEnd = Date.now() + this.cfg.shutdownGraceMs;
-    while (this.used > 0 && Date.now() < graceEnd) await sleep(50);
-    for (const t of this.tasks.values()) if (t.status === "RUNNING") this.stopTask(t.id, "Agent shut down before the task finished");
-    const reportEnd = Date.now() + 15_000;
-    while ([...this.tasks.values()].some((t) => t.status === "RUNNING" || t.delivered < t.version) && Date.now() < reportEnd) await sleep(50);
+    this.logger.info("stopping: taking no new tasks, waiting for running ones", { graceMs: this.cfg.shutdownGraceMs, running: this.used });
+    this.nudge(true); // capacity 0 goes out now
+    for (const id of [...this.localQueue]) this.stopTask(id, "Agent is shutting down");
+    const busy = () => [...this.tasks.values()].some((t) => t.phase === "dispatched" || t.phase === "running");
+    if (!(await this.waitUntil(() => !busy(), this.cfg.shutdownGraceMs))) {
+      for (const t of this.tasks.values()) this.stopTask(t.id, "Agent shut down");
+      await this.waitUntil(() => !busy(), this.cfg.taskStopGraceMs + 10_000);
+    }
+    await this.waitUntil(() => ![...this.tasks.values()].some((t) => t.phase === "shipping"), UPLOAD_GIVE_UP_MS + 5000);
+    const reported = await this.waitUntil(() => this.tasks.size === 0, FINAL_REPORT_WAIT_MS);
+    if (!reported) this.logger.warn("stopping without acknowledgement of some statuses", { tasks: [...this.tasks.keys()] });
     this.stopped = true;
-    this.inflight?.controller.abort(FOR_NEWS);
-    this.wakeLoop?.();
+    this.inflight?.controller.abort(ABORT_FOR_STOP);
+    this.wakePause?.();
     await this.loopDone;
-    this.pool.close();
+    await this.pool.close();
     this.events.emit("agent.stopped", { host: this.cfg.host });
     this.logger.info("agent stopped");
   }
@@ -388,7 +432,9 @@ function splitHost(host: string): [string, number] {
   return [host.slice(0, i), Number.isInteger(port) ? port : -1];
 }
 
-/** Task ids may hold characters a file system dislikes; the directory name keeps them readable. */
-function safeDirName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 200);
+function firstIPv4(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
 }

@@ -1,41 +1,50 @@
 /**
- * `npm run agent -- --overlord URL --token T --capacity N --host NAME:PORT`: starts an agent.
- * SIGTERM / SIGINT stop it gracefully (running tasks get --shutdown-grace-ms to finish, their
- * outcomes are reported, exit 0); a second signal exits at once.
+ * `npm run agent -- --overlord URL --token T --capacity N --host NAME:PORT`: starts an agent
+ * (flags and env vars: agent/config.ts, `--help`). A bad flag exits 2. SIGTERM / SIGINT stop it
+ * gracefully (running tasks get --shutdown-grace-ms to finish, their outcomes are reported,
+ * exit 0); a second signal exits at once with 1. If the tsx launcher dies, the agent exits at
+ * once (agent/launcher.ts).
  */
-import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { Agent } from "./agent.ts";
+import { ConfigError, helpText, loadConfig, type AgentConfig } from "./config.ts";
+import { watchLauncher } from "./launcher.ts";
 import { Logger } from "./logger.ts";
 
-let cfg;
-try {
-  cfg = loadConfig(process.argv.slice(2), process.env);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`druid-edge agent: ${err.message}\n\n${helpText()}\n`);
+function configOrExit(): AgentConfig {
+  try {
+    const cfg = loadConfig(process.argv.slice(2), process.env);
+    if (cfg) return cfg;
+    process.stdout.write(helpText() + "\n");
+    process.exit(0);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`druid-edge agent: ${err.message}\n\nRun with --help for every flag.\n`);
     process.exit(2);
   }
-  throw err;
-}
-if (!cfg) {
-  process.stdout.write(helpText() + "\n");
-  process.exit(0);
 }
 
+const cfg = configOrExit();
 const logger = new Logger(cfg.json);
 const agent = new Agent(cfg, logger);
 let signals = 0;
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.on(sig, () => {
-    if (++signals > 1) process.exit(1);
+    if (++signals > 1) {
+      logger.warn(`received ${sig} again: exiting now`);
+      process.exit(1);
+    }
     logger.info(`received ${sig}`);
     agent.stop().then(
       () => process.exit(0),
-      (err) => {
+      (err: unknown) => {
         logger.error("stop failed", { error: String(err) });
         process.exit(1);
       },
     );
   });
 }
-await agent.start();
+watchLauncher(() => {
+  logger.error("the tsx launcher of this agent is gone (killed?): exiting now");
+  process.exit(1);
+});
+agent.start();

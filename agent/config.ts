@@ -18,6 +18,8 @@ export interface AgentConfig {
   dataDir: string;
   pollTimeoutMs: number;
   shutdownGraceMs: number;
+  taskStopGraceMs: number;
+  inlineLogBytes: number;
   json: boolean;
   eventsFile: string | null;
 }
@@ -27,46 +29,69 @@ interface Option {
   env: string;
   type: "string" | "boolean";
   help: string;
-  default: () => string;
+  /** The default, given the (already resolved) worker host; "" means none. */
+  default: (host: string) => string;
 }
 
-const OPTIONS: Option[] = [
+export const DEFAULT_CATEGORY = "_default_worker_category";
+export const MAX_POLL_TIMEOUT_MS = 25_000;
+
+const OPTIONS: readonly Option[] = [
   { flag: "overlord", env: "DRUID_AGENT_OVERLORD", type: "string", help: "Base URL of druid-edge", default: () => "http://127.0.0.1:8787" },
   { flag: "token", env: "DRUID_AGENT_TOKEN", type: "string", help: "AGENT_TOKEN of druid-edge (required)", default: () => "" },
-  { flag: "capacity", env: "DRUID_AGENT_CAPACITY", type: "string", help: "Task slots (tasks run at once)", default: () => "2" },
+  { flag: "capacity", env: "DRUID_AGENT_CAPACITY", type: "string", help: "Task slots: tasks run at once, each in its own process", default: () => "2" },
   { flag: "host", env: "DRUID_AGENT_HOST", type: "string", help: "Worker id, name:port, unique per agent", default: () => `${hostname()}:8091` },
-  { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category", default: () => "_default_worker_category" },
-  { flag: "version", env: "DRUID_AGENT_VERSION", type: "string", help: "Worker version", default: () => "0" },
-  { flag: "work-dir", env: "DRUID_AGENT_WORK_DIR", type: "string", help: "Directory for per-task working directories", default: () => join(tmpdir(), "druid-edge-agent") },
-  { flag: "keep-work-dirs", env: "DRUID_AGENT_KEEP_WORK_DIRS", type: "boolean", help: "Keep each task's working directory after it ends", default: () => "false" },
+  { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category (for category select strategies)", default: () => DEFAULT_CATEGORY },
+  { flag: "version", env: "DRUID_AGENT_VERSION", type: "string", help: "Worker version (compared with minWorkerVersion)", default: () => "0" },
+  { flag: "work-dir", env: "DRUID_AGENT_WORK_DIR", type: "string", help: "Parent of the per-task working directories <work-dir>/<taskId>", default: (host) => join(tmpdir(), `druid-edge-agent-${safeName(host)}`) },
+  { flag: "keep-work-dirs", env: "DRUID_AGENT_KEEP_WORK_DIRS", type: "boolean", help: "Keep each task's working directory (and task.log) after it ends", default: () => "false" },
   { flag: "data-dir", env: "DRUID_AGENT_DATA_DIR", type: "string", help: "Root of `local` input sources (nothing outside it is read)", default: () => process.cwd() },
-  { flag: "poll-timeout-ms", env: "DRUID_AGENT_POLL_TIMEOUT_MS", type: "string", help: "How long the Overlord may hold a poll (≤ 25000)", default: () => "20000" },
-  { flag: "shutdown-grace-ms", env: "DRUID_AGENT_SHUTDOWN_GRACE_MS", type: "string", help: "On SIGTERM, how long running tasks may finish", default: () => "30000" },
+  { flag: "poll-timeout-ms", env: "DRUID_AGENT_POLL_TIMEOUT_MS", type: "string", help: `How long the Overlord may hold a poll (1..${MAX_POLL_TIMEOUT_MS})`, default: () => "20000" },
+  { flag: "shutdown-grace-ms", env: "DRUID_AGENT_SHUTDOWN_GRACE_MS", type: "string", help: "On SIGTERM/SIGINT, how long running tasks may finish before they are stopped", default: () => "30000" },
+  { flag: "task-stop-grace-ms", env: "DRUID_AGENT_TASK_STOP_GRACE_MS", type: "string", help: "A stopped task's process gets this long after SIGTERM before SIGKILL", default: () => "2000" },
+  { flag: "inline-log-bytes", env: "DRUID_AGENT_INLINE_LOG_BYTES", type: "string", help: "Logs/reports up to this size ride inline with the final status; larger ones are uploaded first (0: always upload)", default: () => "65536" },
   { flag: "json", env: "DRUID_AGENT_JSON", type: "boolean", help: "Log one JSON object per line", default: () => "false" },
   { flag: "events-file", env: "DRUID_AGENT_EVENTS_FILE", type: "string", help: "Append task events (JSON lines) to this file", default: () => "" },
 ];
 
+/** Task ids and hosts may hold characters a file system dislikes; the name stays readable. */
+export function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 200);
+}
+
 export function helpText(): string {
   const lines = [
-    "druid-edge agent: runs Druid tasks for a druid-edge Overlord.",
+    "druid-edge agent: runs Druid tasks for a druid-edge Overlord (Druid's MiddleManager).",
     "",
     "usage: npm run agent -- --overlord URL --token T --capacity N --host NAME:PORT [options]",
+    "",
+    "Every flag can also be set by its environment variable; the flag wins.",
     "",
   ];
   for (const o of OPTIONS) {
     const name = o.type === "boolean" ? `--${o.flag}` : `--${o.flag} <value>`;
-    lines.push(`  ${name.padEnd(28)} ${o.help}`);
-    lines.push(`  ${"".padEnd(28)} env ${o.env}; default ${o.default() || "(none)"}`);
+    const def = o.flag === "work-dir" ? join(tmpdir(), "druid-edge-agent-<host>") : o.default("<host>") || "(none)";
+    lines.push(`  ${name.padEnd(30)} ${o.help}`);
+    lines.push(`  ${"".padEnd(30)} env ${o.env}; default ${def}`);
   }
-  lines.push(`  ${"--help".padEnd(28)} Print this help`);
+  lines.push(`  ${"--help".padEnd(30)} Print this help`);
   return lines.join("\n");
 }
 
 export class ConfigError extends Error {}
 
 function int(value: string, name: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, got [${value}]`);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, got [${value}]`);
+  }
   return Number(value);
+}
+
+function bool(value: string, name: string): boolean {
+  const v = value.toLowerCase();
+  if (["1", "true", "yes"].includes(v)) return true;
+  if (["0", "false", "no", ""].includes(v)) return false;
+  throw new ConfigError(`--${name} must be true or false, got [${value}]`);
 }
 
 /** Parses flags and env vars; returns null when --help was asked for. Throws ConfigError. */
@@ -80,15 +105,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     throw new ConfigError((err as Error).message);
   }
   if (values["help"]) return null;
+  let host = "";
   const get = (flag: string): string => {
     const o = OPTIONS.find((x) => x.flag === flag)!;
     const v = values[flag];
     if (v !== undefined) return String(v);
     const e = env[o.env];
     if (e !== undefined && e !== "") return e;
-    return o.default();
+    return o.default(host);
   };
-  const bool = (flag: string) => ["1", "true", "yes"].includes(get(flag).toLowerCase());
+  host = get("host");
+  if (!/^[^\s/]+$/.test(host) || host.length > 255) throw new ConfigError(`--host must look like name:port, got [${host}]`);
   const overlord = get("overlord");
   try {
     const u = new URL(overlord);
@@ -98,21 +125,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
   }
   const token = get("token");
   if (!token) throw new ConfigError("--token (or DRUID_AGENT_TOKEN) is required: the AGENT_TOKEN of druid-edge");
-  const host = get("host");
-  if (!/^[^\s/]+$/.test(host) || host.length > 255) throw new ConfigError(`--host must look like name:port, got [${host}]`);
+  const category = get("category");
+  if (category.length > 255) throw new ConfigError("--category must be at most 255 characters");
   return {
     overlord: overlord.replace(/\/+$/, ""),
     token,
     capacity: int(get("capacity"), "capacity", 1, 1024),
     host,
-    category: get("category"),
+    category,
     version: get("version"),
     workDir: resolve(get("work-dir")),
-    keepWorkDirs: bool("keep-work-dirs"),
+    keepWorkDirs: bool(get("keep-work-dirs"), "keep-work-dirs"),
     dataDir: resolve(get("data-dir")),
-    pollTimeoutMs: int(get("poll-timeout-ms"), "poll-timeout-ms", 1, 25_000),
+    pollTimeoutMs: int(get("poll-timeout-ms"), "poll-timeout-ms", 1, MAX_POLL_TIMEOUT_MS),
     shutdownGraceMs: int(get("shutdown-grace-ms"), "shutdown-grace-ms", 0, 3_600_000),
-    json: bool("json"),
+    taskStopGraceMs: int(get("task-stop-grace-ms"), "task-stop-grace-ms", 0, 3_600_000),
+    inlineLogBytes: int(get("inline-log-bytes"), "inline-log-bytes", 0, 1024 * 1024),
+    json: bool(get("json"), "json"),
     eventsFile: get("events-file") || null,
   };
 }

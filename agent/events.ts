@@ -2,21 +2,33 @@
  * The events file (`--events-file`): one JSON line per event, appended synchronously so that a
  * reader (tests, benchmarks) sees every event that happened before it looked, even after a
  * SIGKILL. `at` is a sub-millisecond wall clock: performance.timeOrigin + performance.now().
+ *
+ *   {"event":"task.finished","at":1764000000123.456,"taskId":"t1","status":"SUCCESS","host":"a:8091"}
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type AgentEventName = "agent.started" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished";
 
+export interface AgentEvent {
+  event: AgentEventName;
+  at: number;
+  [field: string]: unknown;
+}
+
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
-export class EventsFile {
-  constructor(private readonly path: string | null) {
+export class EventSink {
+  constructor(
+    private readonly path: string | null,
+    private readonly listener: ((e: AgentEvent) => void) | null = null,
+  ) {
     if (path) mkdirSync(dirname(path), { recursive: true });
   }
 
   emit(event: AgentEventName, fields: Record<string, unknown> = {}): void {
-    if (!this.path) return;
-    appendFileSync(this.path, JSON.stringify({ event, at: preciseNow(), ...fields }) + "\n");
+    const e: AgentEvent = { event, at: preciseNow(), ...fields };
+    if (this.path) appendFileSync(this.path, JSON.stringify(e) + "\n");
+    this.listener?.(e);
   }
 }

@@ -1,8 +1,14 @@
-/** Agent log lines: readable (`<ISO time> INFO message key=value`) or one JSON object per line. */
+/**
+ * Agent log lines on stdout: readable (`2026-11-24T03:40:00.123Z INFO  task started task=t1`)
+ * or, with --json, one JSON object per line (`{"time":..., "level":..., "message":..., ...}`).
+ */
 export type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
 export class Logger {
-  constructor(private readonly jsonLines: boolean, private readonly out: (line: string) => void = (l) => process.stdout.write(l + "\n")) {}
+  constructor(
+    private readonly jsonLines: boolean,
+    private readonly out: (line: string) => void = (l) => process.stdout.write(l + "\n"),
+  ) {}
 
   log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
     const time = new Date().toISOString();

@@ -1,138 +1,226 @@
 /**
  * A pool of reusable child processes (like BullMQ's sandboxed processors): tasks run isolated
- * from the agent, but the second task onward pays no process start. A child that dies is
- * replaced and its task fails with a clear message; stopping a task kills only its child.
+ * from the agent, yet the second task onward pays no process start. Each child runs one task at
+ * a time. A child that dies is replaced and its task fails with a clear message; stopping a task
+ * ends only its child (SIGTERM, then SIGKILL after a grace period) and the pool replaces it.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { FromChild, Job, ToChild } from "./childProtocol.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
 
-export interface Job {
-  taskId: string;
-  task: Record<string, unknown>;
-  workDir: string;
-  dataDir: string;
-  overlord: string;
-  token: string;
-  credential: string;
+export interface RunHandle {
+  /** Resolves when the child has begun the task (also, just before `done`, if it never did). */
+  started: Promise<void>;
+  /** Resolves with the task's outcome once its child is free again or gone. */
+  done: Promise<ExecutorOutcome>;
 }
 
-export type ChildRequest = { type: "run"; job: Job } | { type: "cancel"; taskId: string };
-export type ChildMessage =
-  | { type: "ready" }
-  | { type: "started"; taskId: string }
-  | { type: "done"; taskId: string; outcome: ExecutorOutcome; log: string };
+/** What the agent needs from a pool (tests may substitute their own). */
+export interface TaskPool {
+  /** Keeps `n` children started, in the background. */
+  warm(n: number): void;
+  run(job: Job): RunHandle;
+  /** Stops the task's child; false when no child runs that task. */
+  stop(taskId: string, reason: string): boolean;
+  close(): Promise<void>;
+}
 
-export interface RunHandle {
-  /** Resolves when the child has begun the task. */
-  started: Promise<void>;
-  /** Resolves with the outcome (a dead child gives FAILED) and the log tail. */
-  done: Promise<{ outcome: ExecutorOutcome; log: string }>;
+export interface ChildExit {
+  pid: number | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  taskId: string | null;
+}
+
+export interface PoolOptions {
+  /** Time a stopped task gets to end gracefully before SIGKILL. */
+  stopGraceMs?: number;
+  onChildExit?: (info: ChildExit) => void;
+  /** Environment of the children (default: the agent's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Slot {
   child: ChildProcess;
-  ready: Promise<void>;
-  taskId: string | null;
-  onStarted?: () => void;
-  onDone?: (r: { outcome: ExecutorOutcome; log: string }) => void;
-  killReason?: string;
+  ready: boolean;
+  whenReady: Promise<void>;
+  job: Job | null;
+  onStarted: (() => void) | null;
+  onDone: ((outcome: ExecutorOutcome) => void) | null;
+  /** Outcome the child reported for a task that was being stopped (applied when it exits). */
+  reported: ExecutorOutcome | null;
+  stopReason: string | null;
+  killTimer: ReturnType<typeof setTimeout> | null;
+  exited: Promise<void>;
 }
 
 const CHILD_SCRIPT = fileURLToPath(new URL("./child.ts", import.meta.url));
 
-export class ChildPool {
+/**
+ * Node flags for a child: the agent's own when it runs under tsx (so `.ts` loads the same way),
+ * else the agent's plus tsx's loader (e.g. when a test runner imported the pool).
+ */
+export function childExecArgv(): string[] {
+  const own = process.execArgv;
+  if (own.some((a) => a.includes("tsx"))) return own;
+  const loader = createRequire(import.meta.url).resolve("tsx");
+  return [...own, "--import", pathToFileURL(loader).href];
+}
+
+export class ChildPool implements TaskPool {
   private readonly slots = new Set<Slot>();
+  private target = 0;
   private closed = false;
-  /** Children started so far (for tests and logs). */
+  private readonly execArgv = childExecArgv();
+  /** Children started so far. */
   spawned = 0;
 
-  constructor(private readonly onChildExit: (info: { pid: number | undefined; code: number | null; signal: NodeJS.Signals | null; taskId: string | null }) => void = () => {}) {}
+  constructor(private readonly opts: PoolOptions = {}) {}
 
-  /** Starts children up front so the first tasks do not wait for a process start. */
-  prestart(n: number): Promise<void[]> {
-    const ready: Promise<void>[] = [];
-    while (this.slots.size < n) ready.push(this.spawn().ready);
-    return Promise.all(ready);
+  warm(n: number): void {
+    this.target = Math.max(this.target, n);
+    this.topUp();
+  }
+
+  private topUp(): void {
+    while (!this.closed && this.slots.size < this.target) this.spawn();
   }
 
   private spawn(): Slot {
-    const child = fork(CHILD_SCRIPT, [], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    const child = fork(CHILD_SCRIPT, [], {
+      execArgv: this.execArgv,
+      env: this.opts.env ?? process.env,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+    });
     this.spawned++;
     let markReady!: () => void;
-    const slot: Slot = { child, ready: new Promise<void>((r) => (markReady = r)), taskId: null };
-    child.on("message", (m: ChildMessage) => {
-      if (m.type === "ready") markReady();
-      else if (m.type === "started" && m.taskId === slot.taskId) slot.onStarted?.();
-      else if (m.type === "done" && m.taskId === slot.taskId) {
-        const done = slot.onDone;
-        slot.taskId = null;
-        slot.onStarted = slot.onDone = undefined;
-        done?.({ outcome: m.outcome, log: m.log });
+    let markExited!: () => void;
+    const slot: Slot = {
+      child,
+      ready: false,
+      whenReady: new Promise<void>((r) => (markReady = r)),
+      job: null,
+      onStarted: null,
+      onDone: null,
+      reported: null,
+      stopReason: null,
+      killTimer: null,
+      exited: new Promise<void>((r) => (markExited = r)),
+    };
+    child.on("message", (m: FromChild) => {
+      if (m.type === "ready") {
+        slot.ready = true;
+        markReady();
+      } else if (m.type === "started" && m.taskId === slot.job?.taskId) {
+        this.fireStarted(slot);
+      } else if (m.type === "done" && m.taskId === slot.job?.taskId) {
+        if (slot.stopReason !== null) slot.reported = m.outcome; // it exits next: settle then
+        else this.settle(slot, m.outcome);
       }
+    });
+    child.on("error", () => {
+      // A failed spawn or IPC error; "exit" follows (or the child is unusable): nothing else to do.
     });
     child.on("exit", (code, signal) => {
       this.slots.delete(slot);
-      markReady();
-      const taskId = slot.taskId;
-      this.onChildExit({ pid: child.pid, code, signal, taskId });
-      if (taskId) {
-        const done = slot.onDone;
-        slot.onStarted?.();
-        slot.taskId = null;
-        const why = slot.killReason ?? `The task's process exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`;
-        done?.({ outcome: { status: "FAILED", errorMsg: why }, log: "" });
+      if (slot.killTimer) clearTimeout(slot.killTimer);
+      const taskId = slot.job?.taskId ?? null;
+      this.opts.onChildExit?.({ pid: child.pid, code, signal, taskId });
+      if (slot.job) {
+        // A stopped task that still managed to succeed keeps its SUCCESS; otherwise the reason.
+        const why = slot.stopReason ?? `The task's process exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`;
+        this.settle(slot, slot.reported?.status === "SUCCESS" ? slot.reported : { status: "FAILED", errorMsg: why });
       }
+      markReady();
+      markExited();
+      // A child that never became ready is not replaced here (a broken install would loop).
+      if (slot.ready) this.topUp();
     });
     this.slots.add(slot);
     return slot;
   }
 
-  private idle(): Slot {
-    for (const s of this.slots) if (s.taskId === null && s.child.exitCode === null && !s.child.killed) return s;
-    return this.spawn();
+  private fireStarted(slot: Slot): void {
+    const f = slot.onStarted;
+    slot.onStarted = null;
+    f?.();
+  }
+
+  private settle(slot: Slot, outcome: ExecutorOutcome): void {
+    const done = slot.onDone;
+    this.fireStarted(slot);
+    slot.job = null;
+    slot.onDone = null;
+    slot.reported = null;
+    done?.(outcome);
+  }
+
+  private idleSlot(): Slot {
+    let starting: Slot | null = null;
+    for (const s of this.slots) {
+      if (s.job !== null || s.stopReason !== null || s.child.exitCode !== null) continue;
+      if (s.ready) return s;
+      starting ??= s;
+    }
+    return starting ?? this.spawn();
   }
 
   run(job: Job): RunHandle {
-    if (this.closed) throw new Error("pool is closed");
-    const slot = this.idle();
-    slot.taskId = job.taskId;
+    if (this.closed) throw new Error("The process pool is closed");
+    const slot = this.idleSlot();
+    slot.job = job;
     const started = new Promise<void>((r) => (slot.onStarted = r));
-    const done = new Promise<{ outcome: ExecutorOutcome; log: string }>((r) => (slot.onDone = r));
-    void slot.ready.then(() => {
-      if (slot.taskId === job.taskId && slot.child.connected) slot.child.send({ type: "run", job } satisfies ChildRequest);
+    const done = new Promise<ExecutorOutcome>((r) => (slot.onDone = r));
+    void slot.whenReady.then(() => {
+      if (slot.job === job && slot.child.connected) slot.child.send({ type: "run", job } satisfies ToChild);
     });
+    // Keep a warm spare for the next task when the pool runs below its target.
+    this.topUp();
     return { started, done };
   }
 
-  /** Kills the child running `taskId` (only that one); the task fails with `reason`. */
-  kill(taskId: string, reason: string): boolean {
+  stop(taskId: string, reason: string): boolean {
     for (const s of this.slots) {
-      if (s.taskId === taskId) {
-        s.killReason = reason;
-        s.child.kill("SIGKILL");
+      if (s.job?.taskId !== taskId) continue;
+      if (s.stopReason !== null) return true;
+      s.stopReason = reason;
+      if (!s.ready) {
+        s.child.kill("SIGKILL"); // nothing started yet: no grace needed
         return true;
       }
+      s.child.kill("SIGTERM");
+      s.killTimer = setTimeout(() => s.child.kill("SIGKILL"), this.opts.stopGraceMs ?? 2000);
+      return true;
     }
     return false;
   }
 
-  /** Asks a task to stop gracefully (its executor sees an aborted signal). */
-  cancel(taskId: string): void {
-    for (const s of this.slots) if (s.taskId === taskId && s.child.connected) s.child.send({ type: "cancel", taskId } satisfies ChildRequest);
+  /** The pid of the child running `taskId`. */
+  pidOf(taskId: string): number | undefined {
+    for (const s of this.slots) if (s.job?.taskId === taskId) return s.child.pid;
+    return undefined;
   }
 
-  pidOf(taskId: string): number | undefined {
-    for (const s of this.slots) if (s.taskId === taskId) return s.child.pid;
-    return undefined;
+  /** Pids of all live children. */
+  pids(): number[] {
+    return [...this.slots].map((s) => s.child.pid!).filter((p) => p !== undefined);
   }
 
   get size(): number {
     return this.slots.size;
   }
 
-  close(): void {
+  /** Kills every child; resolves once all have exited (their tasks settle as FAILED). */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.slots) s.child.kill("SIGKILL");
+    const exits = [...this.slots].map((s) => {
+      s.stopReason ??= "Agent shut down";
+      s.child.kill("SIGKILL");
+      return s.exited;
+    });
+    await Promise.all(exits);
   }
 }

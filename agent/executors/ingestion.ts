@@ -1,20 +1,29 @@
-/** index / index_parallel / kill / compact: the ingestion tasks in agent/tasks behind the executor interface. */
+/**
+ * index / index_parallel / kill / compact: the ingestion tasks in agent/tasks behind the executor
+ * interface. Their modules load on first use, so a pooled child that only runs noop tasks starts
+ * fast.
+ */
 import type { IngestTaskContext, IngestTaskOutcome } from "../tasks/context.ts";
-import { runCompactTask } from "../tasks/compactTask.ts";
-import { runIndexTask } from "../tasks/indexTask.ts";
-import { runKillTask } from "../tasks/killTask.ts";
-import { TaskClient } from "../tasks/taskClient.ts";
 import type { Executor, ExecutorContext } from "./types.ts";
 
-function adapt(run: (ctx: IngestTaskContext) => Promise<IngestTaskOutcome>): Executor {
+type IngestTask = (ctx: IngestTaskContext) => Promise<IngestTaskOutcome>;
+
+function adapt(type: string, load: () => Promise<IngestTask>): Executor {
   return {
-    run(ctx: ExecutorContext) {
+    type,
+    async run(ctx: ExecutorContext) {
+      const [run, { TaskClient }] = await Promise.all([load(), import("../tasks/taskClient.ts")]);
       const client = new TaskClient({ overlord: ctx.overlord, token: ctx.token, taskId: ctx.taskId, credential: ctx.credential, signal: ctx.signal });
       return run({ task: ctx.task, taskId: ctx.taskId, dataDir: ctx.dataDir, workDir: ctx.workDir, client, log: ctx.log, signal: ctx.signal });
     },
   };
 }
 
-export const indexExecutor = adapt(runIndexTask);
-export const killExecutor = adapt(runKillTask);
-export const compactExecutor = adapt(runCompactTask);
+const index = () => import("../tasks/indexTask.ts").then((m) => m.runIndexTask);
+
+export const ingestionExecutors: readonly Executor[] = [
+  adapt("index", index),
+  adapt("index_parallel", index),
+  adapt("kill", () => import("../tasks/killTask.ts").then((m) => m.runKillTask)),
+  adapt("compact", () => import("../tasks/compactTask.ts").then((m) => m.runCompactTask)),
+];

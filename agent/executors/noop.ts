@@ -7,21 +7,36 @@ import type { Executor } from "./types.ts";
 
 export const DEFAULT_NOOP_RUN_TIME_MS = 2500;
 
+/** The wait for a noop task: absent or invalid → 2500 ms; an explicit number ≥ 0 is used as is. */
+export function noopRunTime(task: Record<string, unknown>): number {
+  const raw = task["runTime"];
+  return typeof raw === "number" && Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_NOOP_RUN_TIME_MS;
+}
+
+/** Resolves true when `signal` aborts before `ms` pass, false otherwise. */
+export function waitOrAbort(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    if (signal.aborted) return resolve(true);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(false);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export const noopExecutor: Executor = {
+  type: "noop",
   async run(ctx) {
-    const raw = ctx.task["runTime"];
-    const runTime = typeof raw === "number" && Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_NOOP_RUN_TIME_MS;
+    const runTime = noopRunTime(ctx.task);
     ctx.log(`noop task started, runTime ${runTime} ms`);
-    if (runTime > 0) {
-      const canceled = await new Promise<boolean>((resolve) => {
-        if (ctx.signal.aborted) return resolve(true);
-        const t = setTimeout(() => resolve(false), runTime);
-        ctx.signal.addEventListener("abort", () => { clearTimeout(t); resolve(true); }, { once: true });
-      });
-      if (canceled) {
-        ctx.log("noop task canceled");
-        return { status: "FAILED", errorMsg: "Canceled" };
-      }
+    if (runTime > 0 && (await waitOrAbort(runTime, ctx.signal))) {
+      ctx.log("noop task canceled");
+      return { status: "FAILED", errorMsg: "Canceled" };
     }
     ctx.log("noop task finished");
     return { status: "SUCCESS", errorMsg: null };

@@ -1,0 +1,64 @@
+/**
+ * One `POST /druid-internal/v1/agent/poll`, reduced to what the poll loop decides on: a
+ * snapshot, no news (204), a refusal (4xx/5xx), a network failure, or an abort by the agent
+ * itself (news to send, or stopping). A guard timer bounds a poll the network swallowed.
+ */
+import { parsePollReply, type PollBody, type PollReply } from "./protocol.ts";
+
+export type PollResult =
+  | { kind: "reply"; reply: PollReply }
+  | { kind: "noNews" }
+  | { kind: "refused"; status: number; message: string }
+  | { kind: "failed"; error: string }
+  | { kind: "aborted"; reason: unknown };
+
+export interface PollTarget {
+  overlord: string;
+  token: string;
+  fetch: typeof fetch;
+}
+
+/** Extra time beyond `timeoutMs` before a held poll counts as lost. */
+export const POLL_GUARD_EXTRA_MS = 10_000;
+
+export async function sendPoll(target: PollTarget, body: PollBody, controller: AbortController): Promise<PollResult> {
+  const guard = setTimeout(() => controller.abort(new Error(`no answer within ${body.timeoutMs + POLL_GUARD_EXTRA_MS} ms`)), body.timeoutMs + POLL_GUARD_EXTRA_MS);
+  try {
+    const res = await target.fetch(`${target.overlord}/druid-internal/v1/agent/poll`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${target.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+    if (res.status === 204) {
+      await res.body?.cancel();
+      return { kind: "noNews" };
+    }
+    const text = await res.text();
+    if (res.status !== 200) return { kind: "refused", status: res.status, message: errorMessage(text) };
+    return { kind: "reply", reply: parsePollReply(JSON.parse(text)) };
+  } catch (err) {
+    const reason: unknown = controller.signal.reason;
+    if (controller.signal.aborted && !(reason instanceof Error)) return { kind: "aborted", reason };
+    return { kind: "failed", error: describe(err) };
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+function errorMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: unknown; errorMessage?: unknown };
+    const m = j.errorMessage ?? j.error;
+    if (typeof m === "string") return m.slice(0, 500);
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 500);
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as Error & { cause?: unknown }).cause;
+  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+}
