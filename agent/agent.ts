@@ -101,6 +101,10 @@ export class Agent {
     this.events.emit("agent.started", { host: this.cfg.host, pid: process.pid });
     this.loopDone = this.loop();
     this.pool.warm(this.cfg.capacity);
+    void this.pool.whenWarm().then(() => {
+      this.events.emit("agent.ready", { host: this.cfg.host, children: this.cfg.capacity });
+      this.logger.info("task processes ready", { children: this.cfg.capacity });
+    });
   }
 
   /** Tasks held now (running, queued, or finished and not yet acknowledged), for tests. */
@@ -117,7 +121,7 @@ export class Agent {
 
   private pollBody(full: boolean, carried: HeldTask[]): PollBody {
     return {
-      worker: { host: this.cfg.host, ip: this.ip, capacity: this.stopping ? 0 : this.cfg.capacity, category: this.cfg.category, version: this.cfg.version },
+      worker: { host: this.cfg.host, ip: this.ip, capacity: this.stopping ? 0 : this.cfg.capacity, prefetch: this.stopping ? 0 : this.cfg.prefetch, category: this.cfg.category, version: this.cfg.version },
       term: this.term,
       counter: this.counter,
       timeoutMs: this.cfg.pollTimeoutMs,

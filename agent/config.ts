@@ -17,6 +17,8 @@ export interface AgentConfig {
   keepWorkDirs: boolean;
   dataDir: string;
   pollTimeoutMs: number;
+  /** Extra assignments beyond capacity, queued locally. */
+  prefetch: number;
   shutdownGraceMs: number;
   taskStopGraceMs: number;
   inlineLogBytes: number;
@@ -40,6 +42,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "overlord", env: "DRUID_AGENT_OVERLORD", type: "string", help: "Base URL of druid-edge", default: () => "http://127.0.0.1:8787" },
   { flag: "token", env: "DRUID_AGENT_TOKEN", type: "string", help: "AGENT_TOKEN of druid-edge (required)", default: () => "" },
   { flag: "capacity", env: "DRUID_AGENT_CAPACITY", type: "string", help: "Task slots: tasks run at once, each in its own process", default: () => "2" },
+  { flag: "prefetch", env: "DRUID_AGENT_PREFETCH", type: "string", help: "Tasks the Overlord may assign beyond --capacity; they wait here for a free slot (fewer round trips for short tasks)", default: () => "0" },
   { flag: "host", env: "DRUID_AGENT_HOST", type: "string", help: "Worker id, name:port, unique per agent", default: () => `${hostname()}:8091` },
   { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category (for category select strategies)", default: () => DEFAULT_CATEGORY },
   { flag: "version", env: "DRUID_AGENT_VERSION", type: "string", help: "Worker version (compared with minWorkerVersion)", default: () => "0" },
@@ -131,6 +134,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     overlord: overlord.replace(/\/+$/, ""),
     token,
     capacity: int(get("capacity"), "capacity", 1, 1024),
+    prefetch: int(get("prefetch"), "prefetch", 0, 100_000),
     host,
     category,
     version: get("version"),

@@ -8,7 +8,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 
-export type AgentEventName = "agent.started" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished";
+export type AgentEventName = "agent.started" | "agent.ready" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished";
 
 export interface AgentEvent {
   event: AgentEventName;

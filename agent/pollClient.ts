@@ -21,7 +21,24 @@ export interface PollTarget {
 /** Extra time beyond `timeoutMs` before a held poll counts as lost. */
 export const POLL_GUARD_EXTRA_MS = 10_000;
 
-export async function sendPoll(target: PollTarget, body: PollBody, controller: AbortController): Promise<PollResult> {
+/**
+ * Sends one poll. The result is settled by the abort signal itself, not only by fetch: an abort
+ * that lands while fetch is still writing the request has been seen to leave fetch's promise
+ * pending forever (Node 20's undici), which would stall the agent.
+ */
+export function sendPoll(target: PollTarget, body: PollBody, controller: AbortController): Promise<PollResult> {
+  const settledByAbort = new Promise<PollResult>((resolve) => {
+    const onAbort = () => {
+      const reason: unknown = controller.signal.reason;
+      resolve(reason instanceof Error ? { kind: "failed", error: reason.message } : { kind: "aborted", reason });
+    };
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([fetchPoll(target, body, controller), settledByAbort]);
+}
+
+async function fetchPoll(target: PollTarget, body: PollBody, controller: AbortController): Promise<PollResult> {
   const guard = setTimeout(() => controller.abort(new Error(`no answer within ${body.timeoutMs + POLL_GUARD_EXTRA_MS} ms`)), body.timeoutMs + POLL_GUARD_EXTRA_MS);
   try {
     const res = await target.fetch(`${target.overlord}/druid-internal/v1/agent/poll`, {

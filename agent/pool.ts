@@ -21,6 +21,7 @@ export interface RunHandle {
 export interface TaskPool {
   /** Keeps `n` children started, in the background. */
   warm(n: number): void;
+  whenWarm(): Promise<void>;
   run(job: Job): RunHandle;
   /** Stops the task's child; false when no child runs that task. */
   stop(taskId: string, reason: string): boolean;
@@ -82,6 +83,11 @@ export class ChildPool implements TaskPool {
   warm(n: number): void {
     this.target = Math.max(this.target, n);
     this.topUp();
+  }
+
+  /** Resolves once every child started so far has said it is ready. */
+  async whenWarm(): Promise<void> {
+    await Promise.all([...this.slots].map((s) => s.whenReady));
   }
 
   private topUp(): void {

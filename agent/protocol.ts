@@ -21,7 +21,7 @@ export interface TaskStatusReport {
 }
 
 export interface PollBody {
-  worker: { host: string; ip: string; capacity: number; category: string; version: string };
+  worker: { host: string; ip: string; capacity: number; prefetch: number; category: string; version: string };
   term: number | null;
   counter: Counter | null;
   timeoutMs: number;

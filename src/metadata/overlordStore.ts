@@ -59,38 +59,90 @@ export function parseLocation(text: string | null): TaskLocation {
   return JSON.parse(text) as TaskLocation;
 }
 
+/** Rows as JSON arrays, chunked so no parameter exceeds ~900 KB (D1 caps a value near 2 MB). */
+function jsonChunks(rows: unknown[][], maxChars = 900_000): string[] {
+  const out: string[] = [];
+  let parts: string[] = [];
+  let size = 2;
+  for (const r of rows) {
+    const j = JSON.stringify(r);
+    if (parts.length > 0 && size + j.length + 1 > maxChars) {
+      out.push(`[${parts.join(",")}]`);
+      parts = [];
+      size = 2;
+    }
+    parts.push(j);
+    size += j.length + 1;
+  }
+  if (parts.length > 0) out.push(`[${parts.join(",")}]`);
+  return out;
+}
+
 export class OverlordStore {
   constructor(public db: D1Database) {}
 
   // ---- writes -------------------------------------------------------------------------------
 
+  /**
+   * Task rows as few statements: each statement carries many rows as one JSON parameter and
+   * unpacks them with json_each, so a commit of hundreds of changes is a handful of statements
+   * (D1 allows 100 bound parameters per statement; per-statement overhead dominates small rows).
+   */
   private taskStatements(ws: WriteSet, now: number): D1PreparedStatement[] {
-    const out: D1PreparedStatement[] = [];
-    const insert = this.db.prepare(
-      `INSERT INTO tasks (id, created_date, created_ms, datasource, type, group_id, priority, payload, status, error_msg,
-        duration, active, worker, assigned_term, runner_status, location, updated_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const update = this.db.prepare(
-      `UPDATE tasks SET status = ?, error_msg = ?, duration = ?, active = ?, worker = ?, assigned_term = ?,
-        runner_status = ?, location = ?, updated_ms = ? WHERE id = ?`,
-    );
+    const inserts: unknown[][] = [];
+    const updates: unknown[][] = [];
     for (const { inserted, entry: e } of ws.tasks.values()) {
       const active = e.status === "RUNNING" ? 1 : 0;
       const runner = e.status === "RUNNING" ? e.runner : null;
       if (inserted) {
-        out.push(
-          insert.bind(
-            e.task.id, toIso(e.createdMs), e.createdMs, e.task.dataSource, e.task.type, e.task.groupId, e.task.priority,
-            JSON.stringify(e.task.payload), e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner,
-            locationText(e.location), now,
-          ),
-        );
+        inserts.push([
+          e.task.id, toIso(e.createdMs), e.createdMs, e.task.dataSource, e.task.type, e.task.groupId, e.task.priority,
+          JSON.stringify(e.task.payload), e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner,
+          locationText(e.location), now,
+        ]);
       } else {
-        out.push(update.bind(e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner, locationText(e.location), now, e.task.id));
+        updates.push([e.task.id, e.status, e.errorMsg, e.duration, active, e.worker, e.assignedTerm, runner, locationText(e.location), now]);
       }
     }
+    const col = (i: number) => `json_extract(value, '$[${i}]')`;
+    const out: D1PreparedStatement[] = [];
+    for (const chunk of jsonChunks(inserts)) {
+      out.push(
+        this.db
+          .prepare(
+            `INSERT INTO tasks (id, created_date, created_ms, datasource, type, group_id, priority, payload, status, error_msg,
+              duration, active, worker, assigned_term, runner_status, location, updated_ms)
+             SELECT ${Array.from({ length: 17 }, (_, i) => col(i)).join(", ")} FROM json_each(?)`,
+          )
+          .bind(chunk),
+      );
+    }
+    for (const chunk of jsonChunks(updates)) {
+      out.push(
+        this.db
+          .prepare(
+            `UPDATE tasks SET status = ${col(1)}, error_msg = ${col(2)}, duration = ${col(3)}, active = ${col(4)}, worker = ${col(5)},
+              assigned_term = ${col(6)}, runner_status = ${col(7)}, location = ${col(8)}, updated_ms = ${col(9)}
+             FROM json_each(?) WHERE tasks.id = ${col(0)}`,
+          )
+          .bind(chunk),
+      );
+    }
     return out;
+  }
+
+  /** Task logs (many per commit when agents send them with final statuses) as JSON-packed upserts. */
+  private logStatements(ws: WriteSet): D1PreparedStatement[] {
+    const rows = ws.raw.filter((w) => w.kind === "log").map((w) => [w.data["taskId"], w.data["log"], w.data["now"]]);
+    return jsonChunks(rows).map((chunk) =>
+      this.db
+        .prepare(
+          `INSERT INTO task_logs (task_id, log, updated_ms)
+           SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?) WHERE true
+           ON CONFLICT (task_id) DO UPDATE SET log = excluded.log, updated_ms = excluded.updated_ms`,
+        )
+        .bind(chunk),
+    );
   }
 
   private lockStatements(ws: WriteSet): D1PreparedStatement[] {
@@ -141,7 +193,12 @@ export class OverlordStore {
 
   /** Commits a write set atomically. Statements are built now, from the entries' current state. */
   async commit(ws: WriteSet, now: number): Promise<void> {
-    const statements = [...this.taskStatements(ws, now), ...this.lockStatements(ws), ...ws.raw.map((w) => this.rawStatement(w))];
+    const statements = [
+      ...this.taskStatements(ws, now),
+      ...this.lockStatements(ws),
+      ...this.logStatements(ws),
+      ...ws.raw.filter((w) => w.kind !== "log").map((w) => this.rawStatement(w)),
+    ];
     if (statements.length === 0) return;
     await this.db.batch(statements);
   }

@@ -107,7 +107,11 @@ export class Overlord extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     this.alarms.register({ name: "runnerTimeouts", nextRunAt: () => this.core.nextDeadline(), run: () => this.core.runner.tick() });
     this.commits = new GroupCommit({
-      take: () => ({ ws: this.core.takeWrites(), marks: this.core.runner.markTouched() }),
+      take: () => {
+        const ws = this.core.takeWrites();
+        this.prepareCredentials(ws);
+        return { ws, marks: this.core.runner.markTouched() };
+      },
       write: ({ ws }) => this.store.commit(ws, this.now()),
       written: ({ marks }) => {
         this.core.runner.committed(marks);
@@ -179,8 +183,9 @@ export class Overlord extends DurableObject<Env> {
 
   // ---- status --------------------------------------------------------------------------------
 
-  async status(): Promise<{ version: string; term: number; startedAt: string; flushes: number; largestGroup: number }> {
-    return { version: VERSION, term: this.core.term, startedAt: toIso(this.startedAt), flushes: this.commits.flushes, largestGroup: this.commits.largestGroup };
+  async status(): Promise<{ version: string; term: number; startedAt: string; flushes: number; largestGroup: number; avgCommitMs: number }> {
+    const c = this.commits;
+    return { version: VERSION, term: this.core.term, startedAt: toIso(this.startedAt), flushes: c.flushes, largestGroup: c.largestGroup, avgCommitMs: c.flushes ? Math.round((c.writeMs / c.flushes) * 100) / 100 : 0 };
   }
 
   // ---- tasks ---------------------------------------------------------------------------------
@@ -427,7 +432,37 @@ export class Overlord extends DurableObject<Env> {
     if (!h || !this.core.runner.hasNews(host, h.counter)) return;
     this.held.delete(host);
     clearTimeout(h.timer);
-    void this.materialize(this.core.runner.replyFor(host, h.counter, [])).then(h.resolve, () => h.resolve(null));
+    const reply = this.core.runner.replyFor(host, h.counter, []);
+    // Credentials were prepared while the commit ran: answer synchronously, so the agent's
+    // answer leaves before the submitter's (both wait for the same commit).
+    const ready = this.materializeCached(reply);
+    if (ready) h.resolve(ready);
+    else void this.materialize(reply).then(h.resolve, () => h.resolve(null));
+  }
+
+  /** Starts computing the credentials of tasks assigned in a write set (they are cached). */
+  private prepareCredentials(ws: WriteSet): void {
+    for (const { entry: e } of ws.tasks.values()) {
+      if (e.worker && e.status === "RUNNING" && e.runner === "PENDING") void this.credentials.issue(credentialSubject(e.task.id, e.assignedTerm));
+    }
+  }
+
+  /** `materialize` without awaiting, when every credential is cached; null otherwise. */
+  private materializeCached(reply: PollReply): AgentPollResponse | null {
+    if (!reply.requests) return { ...reply, requests: null };
+    const requests: AgentRequest[] = [];
+    for (const r of reply.requests) {
+      if (r.type !== "assign") {
+        requests.push(r);
+        continue;
+      }
+      const e = this.core.queue.get(r.taskId);
+      if (!e) continue;
+      const credential = this.credentials.cached(credentialSubject(e.task.id, e.assignedTerm));
+      if (credential === undefined) return null;
+      requests.push({ type: "assign", task: e.task.payload, credential });
+    }
+    return { ...reply, requests };
   }
 
   /** Turns task ids into full task JSON with credentials. */

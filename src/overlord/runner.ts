@@ -17,6 +17,11 @@ export interface WorkerIdentity {
   capacity: number;
   category: string;
   version: string;
+  /**
+   * druid-edge: how many tasks beyond `capacity` the agent will queue locally (it still runs at
+   * most `capacity` at once). Lets one poll answer carry the next tasks before slots free up.
+   */
+  prefetch?: number;
 }
 
 export interface TaskReport {
@@ -179,7 +184,7 @@ export class Runner {
       !w.disabled &&
       (w.blacklistedUntil === null || w.blacklistedUntil <= now) &&
       compareVersion(w.version, this.ctx.config.minWorkerVersion) >= 0 &&
-      w.usedCapacity < w.capacity
+      w.usedCapacity < limitOf(w)
     );
   }
 
@@ -190,7 +195,7 @@ export class Runner {
     const eligible: WorkerState[] = [];
     for (const w of this.workers.values()) if (this.isEligible(w, now)) eligible.push(w);
     if (eligible.length === 0) return;
-    let free = eligible.reduce((n, w) => n + (w.capacity - w.usedCapacity), 0);
+    let free = eligible.reduce((n, w) => n + (limitOf(w) - w.usedCapacity), 0);
     const views = new Map<WorkerState, WorkerView>();
     const viewOf = (w: WorkerState): WorkerView => {
       let v = views.get(w);
@@ -201,7 +206,7 @@ export class Runner {
           groups.add(s.availabilityGroup);
           byType.set(s.type, (byType.get(s.type) ?? 0) + s.requiredCapacity);
         }
-        v = { host: w.host, capacity: w.capacity, category: w.category, version: w.version, usedCapacity: w.usedCapacity, availabilityGroups: groups, usedByType: byType };
+        v = { host: w.host, capacity: limitOf(w), category: w.category, version: w.version, usedCapacity: w.usedCapacity, availabilityGroups: groups, usedByType: byType };
         views.set(w, v);
       }
       return v;
@@ -213,7 +218,7 @@ export class Runner {
         this.queue.pending.remove(id);
         return;
       }
-      const candidates = eligible.filter((w) => w.usedCapacity < w.capacity).map(viewOf);
+      const candidates = eligible.filter((w) => w.usedCapacity < limitOf(w)).map(viewOf);
       const chosen = selectWorker(
         strategy,
         { type: e.task.type, dataSource: e.task.dataSource, requiredCapacity: e.task.resource.requiredCapacity, availabilityGroup: e.task.resource.availabilityGroup },
@@ -262,7 +267,7 @@ export class Runner {
       this.workers.set(id.host, w);
     }
     const changed = isNew || w.ip !== id.ip || w.capacity !== id.capacity || w.category !== id.category || w.version !== id.version;
-    Object.assign(w, { ip: id.ip, capacity: id.capacity, category: id.category, version: id.version });
+    Object.assign(w, { ip: id.ip, capacity: id.capacity, category: id.category, version: id.version, prefetch: id.prefetch ?? 0 });
     if (changed) this.persistWorker(w, now);
     w.leaseUntil = now + this.ctx.config.workerLeaseMs;
     w.lostAt = null;
@@ -544,4 +549,9 @@ export class Runner {
     }
     return { currentClusterCapacity: cap, maximumCapacityWithAutoScale: cap, usedClusterCapacity: used };
   }
+}
+
+/** Assignment limit of a worker: its slots plus what it agreed to queue locally. */
+function limitOf(w: { capacity: number; prefetch?: number }): number {
+  return w.capacity + (w.capacity > 0 ? (w.prefetch ?? 0) : 0);
 }

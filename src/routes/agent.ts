@@ -19,6 +19,7 @@ const pollSchema = z
       capacity: z.number().int().min(0).max(100_000),
       category: z.string().min(1).max(255).default(DEFAULT_CATEGORY),
       version: z.string().max(255).default("0"),
+      prefetch: z.number().int().min(0).max(100_000).default(0),
     }),
     term: z.number().int().nullable().default(null),
     counter: z.object({ counter: z.number().int().min(0), hash: z.number() }).nullable().default(null),

@@ -13,7 +13,7 @@ export function statusRoutes(router: RouterType<Req, [Ctx]>) {
       version: s.version,
       modules: [],
       memory: { maxMemory: 134_217_728, totalMemory: 134_217_728, freeMemory: -1, usedMemory: -1, directMemory: -1 },
-      overlord: { term: s.term, startedAt: s.startedAt, groupCommits: s.flushes, largestCommitGroup: s.largestGroup },
+      overlord: { term: s.term, startedAt: s.startedAt, groupCommits: s.flushes, largestCommitGroup: s.largestGroup, avgCommitMs: s.avgCommitMs },
     });
   });
   router.get("/status/ready", () => json(true));

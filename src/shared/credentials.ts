@@ -25,6 +25,11 @@ export class TaskCredentials {
     return token;
   }
 
+  /** The credential if it was issued before (no waiting), else undefined. */
+  cached(taskId: string): string | undefined {
+    return this.cache.get(taskId);
+  }
+
   async verify(taskId: string, token: string): Promise<boolean> {
     const expected = await this.issue(taskId);
     if (expected.length !== token.length) return false;

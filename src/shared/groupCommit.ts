@@ -26,6 +26,8 @@ export class GroupCommit<B> {
   /** Statistics for benchmarks and the status endpoint. */
   flushes = 0;
   largestGroup = 0;
+  /** Total time spent in `write` (ms), for the average commit latency. */
+  writeMs = 0;
 
   constructor(private readonly host: GroupCommitHost<B>) {}
 
@@ -49,8 +51,10 @@ export class GroupCommit<B> {
         const batch = this.host.take();
         this.flushes++;
         this.largestGroup = Math.max(this.largestGroup, group.length);
+        const started = Date.now();
         try {
           await this.host.write(batch);
+          this.writeMs += Date.now() - started;
         } catch (err) {
           const behind = this.waiters;
           this.waiters = [];
