@@ -12,13 +12,14 @@ import { rm } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { Backoff } from "./backoff.ts";
-import { TASK_LOG_FILE } from "./childProtocol.ts";
+import { TASK_LOG_FILE, type ChildOutcome } from "./childProtocol.ts";
 import { safeName, type AgentConfig } from "./config.ts";
 import { EventSink, type AgentEvent } from "./events.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
 import { isReported, MAX_ERROR_MSG_CHARS, newHeldTask, statusReport, type HeldTask } from "./heldTask.ts";
 import type { Logger } from "./logger.ts";
 import { sendPoll, type PollResult } from "./pollClient.ts";
+import { InProcessPool } from "./inProcessPool.ts";
 import { ChildPool, type TaskPool } from "./pool.ts";
 import type { Counter, PollBody, PollRequestItem, TaskLocation } from "./protocol.ts";
 import { readLogTail, shipLogAndReports } from "./shipping.ts";
@@ -84,12 +85,14 @@ export class Agent {
     this.events = new EventSink(cfg.eventsFile, deps.onEvent ?? null);
     this.pool =
       deps.pool ??
-      new ChildPool({
+      (cfg.isolation === "none"
+        ? new InProcessPool()
+        : new ChildPool({
         stopGraceMs: cfg.taskStopGraceMs,
         onChildExit: (info) => {
           if (info.taskId) logger.warn("task process ended", { task: info.taskId, pid: info.pid, code: info.code, signal: info.signal });
         },
-      });
+      }));
     const [name, port] = splitHost(cfg.host);
     this.location = { host: name, port, tlsPort: -1 };
     this.ip = firstIPv4();
@@ -311,6 +314,7 @@ export class Agent {
       token: this.cfg.token,
       credential: t.credential,
       host: this.cfg.host,
+      removeWorkDir: !this.cfg.keepWorkDirs,
     });
     void handle.started.then(() => {
       if (t.phase !== "dispatched") return;
@@ -329,7 +333,7 @@ export class Agent {
   }
 
   /** A task's child is done with it: record the outcome, ship log and reports, then report. */
-  private async finish(t: HeldTask, outcome: ExecutorOutcome, workDir: string): Promise<void> {
+  private async finish(t: HeldTask, outcome: ChildOutcome, workDir: string): Promise<void> {
     t.phase = "shipping";
     t.status = outcome.status;
     t.errorMsg = outcome.errorMsg ? outcome.errorMsg.slice(0, MAX_ERROR_MSG_CHARS) : null;
@@ -338,9 +342,10 @@ export class Agent {
     this.logger.log(t.status === "SUCCESS" ? "INFO" : "WARN", `task ${t.status === "SUCCESS" ? "succeeded" : "failed"}`, { task: t.id, durationMs: t.duration, ...(t.errorMsg ? { error: t.errorMsg } : {}) });
     this.notify();
     try {
-      let log = await readLogTail(join(workDir, TASK_LOG_FILE));
+      // The child sends the log's tail with its outcome; a child that died could not: read the file.
+      let log = outcome.log ?? (await readLogTail(join(workDir, TASK_LOG_FILE)));
       if (t.status === "FAILED" && !log.includes(`task [${t.id}] FAILED`)) log += `${new Date().toISOString()} agent: task [${t.id}] FAILED: ${t.errorMsg ?? ""}\n`;
-      if (!this.cfg.keepWorkDirs) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (!this.cfg.keepWorkDirs && !outcome.workDirRemoved) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       const shipped = await shipLogAndReports(
         {
           overlord: this.cfg.overlord,

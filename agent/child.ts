@@ -7,12 +7,8 @@
  * outcome, exit. SIGINT is ignored: a Ctrl-C reaches the whole process group, and the agent
  * decides what happens to its tasks. The agent going away (IPC closed) ends the child at once.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { TASK_LOG_FILE, type FromChild, type Job, type ToChild } from "./childProtocol.ts";
-import { taskActions } from "./executors/actions.ts";
-import { executorFor, unsupportedTypeMessage } from "./executors/registry.ts";
-import type { ExecutorOutcome } from "./executors/types.ts";
+import type { FromChild, Job, ToChild } from "./childProtocol.ts";
+import { runTask } from "./runTask.ts";
 
 let current: { taskId: string; controller: AbortController; finished: Promise<void> } | null = null;
 
@@ -24,45 +20,10 @@ function send(m: FromChild): Promise<void> {
   });
 }
 
-function openTaskLog(workDir: string): { line(text: string): void; close(): void } {
-  const fd = openSync(join(workDir, TASK_LOG_FILE), "a");
-  return {
-    line(text) {
-      writeSync(fd, `${new Date().toISOString()} ${text}\n`);
-    },
-    close() {
-      closeSync(fd);
-    },
-  };
-}
-
-async function execute(job: Job, controller: AbortController): Promise<ExecutorOutcome> {
-  mkdirSync(job.workDir, { recursive: true });
-  const log = openTaskLog(job.workDir);
-  void send({ type: "started", taskId: job.taskId });
-  const type = job.task["type"];
-  log.line(`task [${job.taskId}] type [${String(type)}] started on [${job.host}] in process ${process.pid}`);
-  let outcome: ExecutorOutcome;
-  const executor = executorFor(type);
-  if (!executor) {
-    outcome = { status: "FAILED", errorMsg: unsupportedTypeMessage(type) };
-  } else {
-    try {
-      const actions = taskActions({ ...job, signal: controller.signal });
-      outcome = await executor.run({ ...job, log: (l) => log.line(l), signal: controller.signal, actions });
-    } catch (err) {
-      log.line(`task threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      outcome = { status: "FAILED", errorMsg: err instanceof Error ? err.message : String(err) };
-    }
-  }
-  log.line(`task [${job.taskId}] ${outcome.status}${outcome.errorMsg ? `: ${outcome.errorMsg}` : ""}`);
-  log.close();
-  return outcome;
-}
-
 function run(job: Job): void {
   const controller = new AbortController();
-  const finished = execute(job, controller).then(
+  const started = () => void send({ type: "started", taskId: job.taskId });
+  const finished = runTask(job, controller.signal, started, `in process ${process.pid}`).then(
     (outcome) => send({ type: "done", taskId: job.taskId, outcome }),
     (err: unknown) => send({ type: "done", taskId: job.taskId, outcome: { status: "FAILED", errorMsg: `Task could not start: ${String(err)}` } }),
   );

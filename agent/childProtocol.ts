@@ -16,6 +16,18 @@ export interface Job {
   token: string;
   credential: string;
   host: string;
+  /** The child removes `workDir` once the task is done (the agent then has nothing to clean). */
+  removeWorkDir: boolean;
+}
+
+/**
+ * What a child reports when a task is done: the executor's outcome plus the task log's tail
+ * (kept in memory as it is written, so the agent need not read the file back) and whether the
+ * child already removed the work directory.
+ */
+export interface ChildOutcome extends ExecutorOutcome {
+  log?: string;
+  workDirRemoved?: boolean;
 }
 
 export const TASK_LOG_FILE = "task.log";
@@ -25,4 +37,4 @@ export type ToChild = { type: "run"; job: Job };
 export type FromChild =
   | { type: "ready" }
   | { type: "started"; taskId: string }
-  | { type: "done"; taskId: string; outcome: ExecutorOutcome };
+  | { type: "done"; taskId: string; outcome: ChildOutcome };

@@ -15,6 +15,8 @@ export interface AgentConfig {
   version: string;
   workDir: string;
   keepWorkDirs: boolean;
+  /** "process": each task in a pooled child process (default); "none": inside the agent. */
+  isolation: "process" | "none";
   dataDir: string;
   pollTimeoutMs: number;
   /** Extra assignments beyond capacity, queued locally. */
@@ -42,6 +44,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "overlord", env: "DRUID_AGENT_OVERLORD", type: "string", help: "Base URL of druid-edge", default: () => "http://127.0.0.1:8787" },
   { flag: "token", env: "DRUID_AGENT_TOKEN", type: "string", help: "AGENT_TOKEN of druid-edge (required)", default: () => "" },
   { flag: "capacity", env: "DRUID_AGENT_CAPACITY", type: "string", help: "Task slots: tasks run at once, each in its own process", default: () => "2" },
+  { flag: "isolation", env: "DRUID_AGENT_ISOLATION", type: "string", help: "process: each task in its own pooled child process; none: tasks run inside the agent (faster for short trusted tasks; a crash takes the agent down)", default: () => "process" },
   { flag: "prefetch", env: "DRUID_AGENT_PREFETCH", type: "string", help: "Tasks the Overlord may assign beyond --capacity; they wait here for a free slot (fewer round trips for short tasks)", default: () => "0" },
   { flag: "host", env: "DRUID_AGENT_HOST", type: "string", help: "Worker id, name:port, unique per agent", default: () => `${hostname()}:8091` },
   { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category (for category select strategies)", default: () => DEFAULT_CATEGORY },
@@ -56,6 +59,11 @@ const OPTIONS: readonly Option[] = [
   { flag: "json", env: "DRUID_AGENT_JSON", type: "boolean", help: "Log one JSON object per line", default: () => "false" },
   { flag: "events-file", env: "DRUID_AGENT_EVENTS_FILE", type: "string", help: "Append task events (JSON lines) to this file", default: () => "" },
 ];
+
+function isolation(v: string): "process" | "none" {
+  if (v === "process" || v === "none") return v;
+  throw new ConfigError(`--isolation must be process or none, got [${v}]`);
+}
 
 /** Task ids and hosts may hold characters a file system dislikes; the name stays readable. */
 export function safeName(s: string): string {
@@ -140,6 +148,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     version: get("version"),
     workDir: resolve(get("work-dir")),
     keepWorkDirs: bool(get("keep-work-dirs"), "keep-work-dirs"),
+    isolation: isolation(get("isolation")),
     dataDir: resolve(get("data-dir")),
     pollTimeoutMs: int(get("poll-timeout-ms"), "poll-timeout-ms", 1, MAX_POLL_TIMEOUT_MS),
     shutdownGraceMs: int(get("shutdown-grace-ms"), "shutdown-grace-ms", 0, 3_600_000),

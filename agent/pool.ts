@@ -7,14 +7,13 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { FromChild, Job, ToChild } from "./childProtocol.ts";
-import type { ExecutorOutcome } from "./executors/types.ts";
+import type { ChildOutcome, FromChild, Job, ToChild } from "./childProtocol.ts";
 
 export interface RunHandle {
   /** Resolves when the child has begun the task (also, just before `done`, if it never did). */
   started: Promise<void>;
   /** Resolves with the task's outcome once its child is free again or gone. */
-  done: Promise<ExecutorOutcome>;
+  done: Promise<ChildOutcome>;
 }
 
 /** What the agent needs from a pool (tests may substitute their own). */
@@ -49,9 +48,9 @@ interface Slot {
   whenReady: Promise<void>;
   job: Job | null;
   onStarted: (() => void) | null;
-  onDone: ((outcome: ExecutorOutcome) => void) | null;
+  onDone: ((outcome: ChildOutcome) => void) | null;
   /** Outcome the child reported for a task that was being stopped (applied when it exits). */
-  reported: ExecutorOutcome | null;
+  reported: ChildOutcome | null;
   stopReason: string | null;
   killTimer: ReturnType<typeof setTimeout> | null;
   exited: Promise<void>;
@@ -64,7 +63,7 @@ const CHILD_SCRIPT = fileURLToPath(new URL("./child.ts", import.meta.url));
  * else the agent's plus tsx's loader (e.g. when a test runner imported the pool).
  */
 export function childExecArgv(): string[] {
-  const own = process.execArgv;
+  const own = process.execArgv.filter((a) => !a.startsWith("--cpu-prof"));
   if (own.some((a) => a.includes("tsx"))) return own;
   const loader = createRequire(import.meta.url).resolve("tsx");
   return [...own, "--import", pathToFileURL(loader).href];
@@ -138,7 +137,8 @@ export class ChildPool implements TaskPool {
       if (slot.job) {
         // A stopped task that still managed to succeed keeps its SUCCESS; otherwise the reason.
         const why = slot.stopReason ?? `The task's process exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`;
-        this.settle(slot, slot.reported?.status === "SUCCESS" ? slot.reported : { status: "FAILED", errorMsg: why });
+        const r = slot.reported;
+        this.settle(slot, r?.status === "SUCCESS" ? r : { status: "FAILED", errorMsg: why, ...(r ? { log: r.log, workDirRemoved: r.workDirRemoved } : {}) });
       }
       markReady();
       markExited();
@@ -155,7 +155,7 @@ export class ChildPool implements TaskPool {
     f?.();
   }
 
-  private settle(slot: Slot, outcome: ExecutorOutcome): void {
+  private settle(slot: Slot, outcome: ChildOutcome): void {
     const done = slot.onDone;
     this.fireStarted(slot);
     slot.job = null;
@@ -179,7 +179,7 @@ export class ChildPool implements TaskPool {
     const slot = this.idleSlot();
     slot.job = job;
     const started = new Promise<void>((r) => (slot.onStarted = r));
-    const done = new Promise<ExecutorOutcome>((r) => (slot.onDone = r));
+    const done = new Promise<ChildOutcome>((r) => (slot.onDone = r));
     void slot.whenReady.then(() => {
       if (slot.job === job && slot.child.connected) slot.child.send({ type: "run", job } satisfies ToChild);
     });

@@ -225,6 +225,45 @@ describe("task execution", () => {
   });
 });
 
+describe("--isolation none (tasks inside the agent)", () => {
+  it("runs a noop to SUCCESS in the agent's own process, starting no child, and ships its log", async () => {
+    const a = agentWith({ isolation: "none" });
+    overlord.assign({ type: "noop", id: "inline-1", runTime: 0 });
+    const final = await overlord.waitFor(() => overlord.finalOf("inline-1"), "the final status");
+    expect(final.status).toBe("SUCCESS");
+    expect(final.log).toContain("in the agent's process");
+    expect(final.log).toContain("noop task finished");
+    expect((a.agent.pool as { spawned?: number }).spawned).toBeUndefined();
+    expect(a.events.map((e) => e.event)).toEqual(expect.arrayContaining(["task.assigned", "task.started", "task.finished"]));
+  });
+
+  it("a shutdown aborts only that task; the other keeps running and succeeds", async () => {
+    const a = agentWith({ isolation: "none", capacity: 2 });
+    overlord.assign(sleeper(a.dir, "victim"));
+    overlord.assign(sleeper(a.dir, "bystander"));
+    await a.event("task.started", "victim");
+    await a.event("task.started", "bystander");
+    overlord.shutdown("victim");
+    const final = await overlord.waitFor(() => overlord.finalOf("victim"), "the victim's final status");
+    expect(final).toMatchObject({ status: "FAILED", errorMsg: "Shutdown request from the Overlord" });
+    expect(overlord.finalOf("bystander")).toBeFalsy();
+    release(a.dir, "bystander");
+    expect((await overlord.waitFor(() => overlord.finalOf("bystander"), "bystander")).status).toBe("SUCCESS");
+  });
+
+  it("removes each task's work dir once it ends", async () => {
+    const { existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const a = agentWith({ isolation: "none", capacity: 1 });
+    overlord.assign(sleeper(a.dir, "wd-inline"));
+    await a.event("task.started", "wd-inline");
+    expect(existsSync(join(a.cfg.workDir, "wd-inline", "task.log"))).toBe(true);
+    release(a.dir, "wd-inline");
+    await overlord.waitFor(() => overlord.finalOf("wd-inline"), "the final status");
+    expect(existsSync(join(a.cfg.workDir, "wd-inline"))).toBe(false);
+  });
+});
+
 describe("stopping", () => {
   it("reports capacity 0, lets running tasks finish, fails late assignments, and reports everything", async () => {
     const a = agentWith({ capacity: 2, shutdownGraceMs: 30_000 });

@@ -61,6 +61,8 @@ describe("loadConfig", () => {
       eventsFile: "/tmp/e.jsonl",
     });
     expect(loadConfig(["--capacity", "3", "--token", "flag"], env)).toMatchObject({ capacity: 3, token: "flag" });
+    expect(loadConfig(["--token", "t"], {})).toMatchObject({ isolation: "process" });
+    expect(loadConfig(["--token", "t"], { DRUID_AGENT_ISOLATION: "none" })).toMatchObject({ isolation: "none" });
   });
 
   it("returns null for --help, whose text names every flag and env var", () => {
@@ -75,6 +77,7 @@ describe("loadConfig", () => {
     [["--poll-timeout-ms", "30000"], "--poll-timeout-ms must be an integer from 1 to 25000"],
     [["--overlord", "ftp://x"], "--overlord must be an http(s) URL"],
     [["--host", "has space:1"], "--host must look like name:port"],
+    [["--isolation", "thread"], "--isolation must be process or none, got [thread]"],
     [["--nope"], "Unknown option"],
     [["stray"], "Unexpected argument"],
   ])("rejects %j", (args, message) => {
