@@ -8,11 +8,12 @@
  * task starts or ends, a held poll is aborted and a new one sent at once (after a few ms of
  * debounce that batch many events into one poll), so news never waits for the poll timeout.
  */
+import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { Backoff } from "./backoff.ts";
-import { TASK_LOG_FILE, type ChildOutcome } from "./childProtocol.ts";
+import { logFileOf, type ChildOutcome } from "./childProtocol.ts";
 import { safeName, type AgentConfig } from "./config.ts";
 import { EventSink, type AgentEvent } from "./events.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
@@ -100,6 +101,7 @@ export class Agent {
 
   /** Starts polling; children start in the background (the first poll does not wait for them). */
   start(): void {
+    mkdirSync(this.cfg.workDir, { recursive: true });
     this.logger.info("agent started", { host: this.cfg.host, overlord: this.cfg.overlord, capacity: this.cfg.capacity, category: this.cfg.category, workDir: this.cfg.workDir });
     this.events.emit("agent.started", { host: this.cfg.host, pid: process.pid });
     this.loopDone = this.loop();
@@ -309,6 +311,7 @@ export class Agent {
       taskId: t.id,
       task: t.task,
       workDir,
+      logFile: logFileOf(workDir),
       dataDir: this.cfg.dataDir,
       overlord: this.cfg.overlord,
       token: this.cfg.token,
@@ -343,9 +346,12 @@ export class Agent {
     this.notify();
     try {
       // The child sends the log's tail with its outcome; a child that died could not: read the file.
-      let log = outcome.log ?? (await readLogTail(join(workDir, TASK_LOG_FILE)));
+      let log = outcome.log ?? (await readLogTail(logFileOf(workDir)));
       if (t.status === "FAILED" && !log.includes(`task [${t.id}] FAILED`)) log += `${new Date().toISOString()} agent: task [${t.id}] FAILED: ${t.errorMsg ?? ""}\n`;
-      if (!this.cfg.keepWorkDirs && !outcome.workDirRemoved) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (!this.cfg.keepWorkDirs && !outcome.workDirRemoved) {
+        await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+        await rm(logFileOf(workDir), { force: true }).catch(() => undefined);
+      }
       const shipped = await shipLogAndReports(
         {
           overlord: this.cfg.overlord,

@@ -9,14 +9,16 @@ import type { ExecutorOutcome } from "./executors/types.ts";
 export interface Job {
   taskId: string;
   task: Record<string, unknown>;
-  /** The task's own directory; the child creates it and writes `task.log` there. */
+  /** The task's own directory, created for executors that need one (all but noop). */
   workDir: string;
+  /** The task's log, `<workDir>.log` (a file beside the directory: no directory for a noop). */
+  logFile: string;
   dataDir: string;
   overlord: string;
   token: string;
   credential: string;
   host: string;
-  /** The child removes `workDir` once the task is done (the agent then has nothing to clean). */
+  /** The child removes `workDir` and `logFile` once the task is done (the agent then has nothing to clean). */
   removeWorkDir: boolean;
 }
 
@@ -30,7 +32,8 @@ export interface ChildOutcome extends ExecutorOutcome {
   workDirRemoved?: boolean;
 }
 
-export const TASK_LOG_FILE = "task.log";
+/** Where a task's log is written: beside its work directory. */
+export const logFileOf = (workDir: string): string => `${workDir}.log`;
 
 export type ToChild = { type: "run"; job: Job };
 

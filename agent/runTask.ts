@@ -1,12 +1,12 @@
 /**
- * Running one task: its work directory, its log (each line written to `<workDir>/task.log` at
- * once, so a crash loses nothing, and its tail kept in memory for the outcome), its executor,
+ * Running one task: its work directory (only for executors that use one: creating and removing a
+ * directory costs more than a short task itself), its log (each line written to `<workDir>.log`
+ * at once, so a crash loses nothing, and its tail kept in memory for the outcome), its executor,
  * and the clean-up. Shared by pooled child processes (agent/child.ts) and the in-process pool
  * (agent/inProcessPool.ts).
  */
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { TASK_LOG_FILE, type ChildOutcome, type Job } from "./childProtocol.ts";
+import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import type { ChildOutcome, Job } from "./childProtocol.ts";
 import { taskActions } from "./executors/actions.ts";
 import { executorFor, unsupportedTypeMessage } from "./executors/registry.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
@@ -20,8 +20,8 @@ interface TaskLog {
   tail(): string;
 }
 
-function openTaskLog(workDir: string): TaskLog {
-  const fd = openSync(join(workDir, TASK_LOG_FILE), "a");
+function openTaskLog(path: string): TaskLog {
+  const fd = openSync(path, "a");
   const lines: string[] = [];
   let chars = 0;
   return {
@@ -41,13 +41,14 @@ function openTaskLog(workDir: string): TaskLog {
 
 /** Runs `job` to its outcome; `onStarted` fires once the log is open and the executor begins. */
 export async function runTask(job: Job, signal: AbortSignal, onStarted: () => void, where: string): Promise<ChildOutcome> {
-  mkdirSync(job.workDir, { recursive: true });
-  const log = openTaskLog(job.workDir);
-  onStarted();
   const type = job.task["type"];
+  const executor = executorFor(type);
+  const withDir = executor?.usesWorkDir !== false;
+  if (withDir) mkdirSync(job.workDir, { recursive: true });
+  const log = openTaskLog(job.logFile);
+  onStarted();
   log.line(`task [${job.taskId}] type [${String(type)}] started on [${job.host}] ${where}`);
   let outcome: ExecutorOutcome;
-  const executor = executorFor(type);
   if (!executor) {
     outcome = { status: "FAILED", errorMsg: unsupportedTypeMessage(type) };
   } else {
@@ -64,7 +65,8 @@ export async function runTask(job: Job, signal: AbortSignal, onStarted: () => vo
   let workDirRemoved = false;
   if (job.removeWorkDir) {
     try {
-      rmSync(job.workDir, { recursive: true, force: true });
+      if (withDir) rmSync(job.workDir, { recursive: true, force: true });
+      unlinkSync(job.logFile);
       workDirRemoved = true;
     } catch {
       // the agent tries again

@@ -31,6 +31,7 @@ export function waitOrAbort(ms: number, signal: AbortSignal): Promise<boolean> {
 
 export const noopExecutor: Executor = {
   type: "noop",
+  usesWorkDir: false,
   async run(ctx) {
     const runTime = noopRunTime(ctx.task);
     ctx.log(`noop task started, runTime ${runTime} ms`);

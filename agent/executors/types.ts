@@ -42,5 +42,7 @@ export interface ExecutorOutcome {
 export interface Executor {
   /** The task `type` it runs. */
   readonly type: string;
+  /** false: the task needs no work directory (none is created); default true. */
+  readonly usesWorkDir?: boolean;
   run(ctx: ExecutorContext): Promise<ExecutorOutcome>;
 }

@@ -212,16 +212,23 @@ describe("task execution", () => {
   });
 
   it("gives each task its own work dir and removes it afterwards unless kept", async () => {
-    const { existsSync } = await import("node:fs");
+    const { existsSync, readdirSync } = await import("node:fs");
     const { join } = await import("node:path");
     const a = agentWith({ capacity: 1 });
     overlord.assign(sleeper(a.dir, "wd"));
     await a.event("task.started", "wd");
     const dir = join(a.cfg.workDir, "wd");
-    expect(existsSync(join(dir, "task.log"))).toBe(true);
+    expect(existsSync(dir)).toBe(true);
+    expect(existsSync(`${dir}.log`)).toBe(true);
     release(a.dir, "wd");
     await overlord.waitFor(() => overlord.finalOf("wd"), "the final status");
     expect(existsSync(dir)).toBe(false);
+    expect(existsSync(`${dir}.log`)).toBe(false);
+    // a noop needs no directory: only its log file is written (and removed)
+    overlord.assign({ type: "noop", id: "nodir", runTime: 0 });
+    const final = await overlord.waitFor(() => overlord.finalOf("nodir"), "the noop's final status");
+    expect(final.log).toContain("noop task finished");
+    expect(readdirSync(a.cfg.workDir)).toEqual([]);
   });
 });
 
@@ -257,10 +264,11 @@ describe("--isolation none (tasks inside the agent)", () => {
     const a = agentWith({ isolation: "none", capacity: 1 });
     overlord.assign(sleeper(a.dir, "wd-inline"));
     await a.event("task.started", "wd-inline");
-    expect(existsSync(join(a.cfg.workDir, "wd-inline", "task.log"))).toBe(true);
+    expect(existsSync(join(a.cfg.workDir, "wd-inline.log"))).toBe(true);
     release(a.dir, "wd-inline");
     await overlord.waitFor(() => overlord.finalOf("wd-inline"), "the final status");
     expect(existsSync(join(a.cfg.workDir, "wd-inline"))).toBe(false);
+    expect(existsSync(join(a.cfg.workDir, "wd-inline.log"))).toBe(false);
   });
 });
 

@@ -68,7 +68,7 @@ describe("agent/cli.ts", () => {
     const agent = cli(["--capacity", "1", "--host", "cli-b:8100", "--keep-work-dirs"]);
     overlord.assign({ type: "test_sleep", id: "orphan", sleepMs: 600_000 });
     await overlord.waitFor(() => overlord.reports.get("orphan")?.length, "the task to run");
-    const log = readFileSync(join(agent.eventsFile, "..", "work", "orphan", "task.log"), "utf8");
+    const log = readFileSync(join(agent.eventsFile, "..", "work", "orphan.log"), "utf8");
     const pid = Number(/test_sleep pid (\d+)/.exec(log)![1]);
     expect(alive(pid)).toBe(true);
     agent.child.kill("SIGKILL");
