@@ -23,7 +23,7 @@ const { values } = parseArgs({
   options: {
     jobs: { type: "string", default: "20000" },
     samples: { type: "string", default: "500" },
-    only: { type: "string", default: "bullmq,bullmq-sandboxed,graphile,graphile-batched,druid" },
+    only: { type: "string", default: "bullmq,bullmq-sandboxed,graphile,graphile-batched,druid,druid-inprocess" },
     processes: { type: "string", default: "4" },
     concurrency: { type: "string", default: "8" },
     "crash-settle-s": { type: "string", default: "90" },
@@ -35,7 +35,6 @@ const PROCS = Number(values.processes);
 const CONC = Number(values.concurrency);
 const ONLY = new Set(values.only!.split(","));
 const wall = () => performance.timeOrigin + performance.now();
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 /** Reads `{id, at}` lines appended to a file, incrementally. */
 class EventTail {
@@ -115,7 +114,8 @@ function workerProcesses(system: string, url: string, dir: string) {
     for (let i = 0; i < PROCS; i++) {
       const file = join(dir, `${system}-${i}-${Date.now()}.jsonl`);
       tails.push(new EventTail(file, (l) => JSON.parse(l)));
-      const child = spawn(TSX, ["bench/peers/worker.ts", system, url, String(CONC), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+      // node --import tsx (not the tsx binary): the pid we SIGKILL must be the worker itself, not a launcher
+      const child = spawn(process.execPath, ["--import", "tsx", "bench/peers/worker.ts", system, url, String(CONC), file], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
       procs.push(child);
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
@@ -201,20 +201,24 @@ function graphilePeer(pg: Service, batched: boolean): Peer {
   };
 }
 
-function druidPeer(): Peer {
+function druidPeer(inProcess: boolean): Peer {
   let edge: DruidEdge;
   const agents: AgentProcess[] = [];
   const tails: EventTail[] = [];
   let ids: string[] = [];
   const idOf = new Map<string, string>();
+  // Asking D1-backed status for 20,000 ids costs the Overlord CPU the peers' count queries do not:
+  // ask at most every 250 ms (≤ 1 % of a run) and answer from the last reading in between.
+  let last = { completed: 0, failed: 0 };
+  let lastAt = 0;
   const auth = () => ({ Authorization: `Bearer ${edge.adminToken}`, "content-type": "application/json" });
   return {
-    name: "druid-edge (agents)",
+    name: inProcess ? "druid-edge (agents, --isolation none)" : "druid-edge (agents, child processes)",
     async start(_dir, crashSafe) {
       // lease 5 s + cleanup 10 s: a lost agent's tasks end FAILED ~15 s later (Druid: PT15M cleanup)
       edge = await startDruidEdge({ vars: crashSafe ? { DRUID_WORKER_LEASE: "5000", DRUID_TASK_CLEANUP_TIMEOUT: "10000" } : {} });
       for (let i = 0; i < PROCS; i++) {
-        const a = startAgent(edge, { host: `peer-${i}:8091`, capacity: CONC, extraArgs: ["--prefetch", String(CONC * 3)] });
+        const a = startAgent(edge, { host: `peer-${i}:8091`, capacity: CONC, extraArgs: ["--prefetch", String(CONC * 3), ...(inProcess ? ["--isolation", "none"] : [])] });
         agents.push(a);
         tails.push(
           new EventTail(a.eventsFile, (l) => {
@@ -241,6 +245,8 @@ function druidPeer(): Peer {
       }
     },
     async finished() {
+      if (Date.now() - lastAt < 250) return last;
+      lastAt = Date.now();
       let completed = 0, failed = 0;
       for (let i = 0; i < ids.length; i += 5000) {
         const r = await fetch(`${edge.url}/druid/indexer/v1/taskStatus`, { method: "POST", headers: auth(), body: JSON.stringify(ids.slice(i, i + 5000)) });
@@ -249,7 +255,8 @@ function druidPeer(): Peer {
           else if (s.status === "FAILED") failed++;
         }
       }
-      return { completed, failed };
+      last = { completed, failed };
+      return last;
     },
     tails: () => tails,
     killOne: () => agents[0]?.kill("SIGKILL"),
@@ -258,6 +265,8 @@ function druidPeer(): Peer {
       await Promise.all(agents.map((a) => a.exited));
       await edge.dispose();
       ids = [];
+      last = { completed: 0, failed: 0 };
+      lastAt = 0;
     },
   };
 }
@@ -331,7 +340,8 @@ try {
     ["bullmq-sandboxed", () => bullmqPeer(redis!, true), "Redis, no fsync · child process per concurrency slot"],
     ["graphile", () => graphilePeer(pg!, false), "PostgreSQL commit (fsync) per job state change · in-process"],
     ["graphile-batched", () => graphilePeer(pg!, true), "PostgreSQL commits, batched · in-process"],
-    ["druid", () => druidPeer(), "D1 (SQLite) commit per group of state changes, answered after commit · pooled child process per slot"],
+    ["druid", () => druidPeer(false), "D1 (SQLite) commit per group of state changes, answered after commit · pooled child process per slot"],
+    ["druid-inprocess", () => druidPeer(true), "D1 (SQLite) commit per group of state changes, answered after commit · in the agent's process"],
   ];
   for (const [key, make, note] of peers) {
     if (!ONLY.has(key)) continue;
@@ -354,15 +364,15 @@ try {
   cleanup();
 }
 
-const druid = results.find((r) => r.name.startsWith("druid-edge"));
+const druidChild = results.find((r) => r.name.startsWith("druid-edge (agents, child"));
+const druidInline = results.find((r) => r.name.startsWith("druid-edge (agents, --isolation none"));
+const ratio = (d: Result | undefined, r: Result) => (d && d !== r ? `${fmt(d.p50 / r.p50, 2)}× / ${fmt(d.throughput / r.throughput, 2)}×` : "–");
 const rows = results.map(
   (r) =>
-    `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.throughput, 0)} | ${r.lost} | ${r.twice} | ${r.failed} | ${
-      druid && r !== druid ? `${fmt(druid.p50 / r.p50, 2)}× / ${fmt(druid.throughput / r.throughput, 2)}×` : "–"
-    } | ${r.note} |`,
+    `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.throughput, 0)} | ${r.lost} | ${r.twice} | ${r.failed} | ${ratio(druidChild, r)} | ${ratio(druidInline, r)} | ${r.note} |`,
 );
-const table = `| system | dispatch p50 ms | p99 ms | throughput jobs/s | crash: lost | crash: ran twice | crash: failed | druid-edge ÷ this (latency / throughput) | durability · isolation |
-|---|---|---|---|---|---|---|---|---|
+const table = `| system | dispatch p50 ms | p99 ms | throughput jobs/s | crash: lost | crash: ran twice | crash: failed | druid-edge child processes ÷ this (p50 / throughput) | druid-edge --isolation none ÷ this (p50 / throughput) | durability · isolation |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows.join("\n")}`;
 console.log(table);
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));

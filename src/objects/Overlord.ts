@@ -401,7 +401,10 @@ export class Overlord extends DurableObject<Env> {
       // Register synchronously: a commit landing during any await must find this poll to wake.
       const reply = new Promise<AgentPollResponse | null>((resolve) => {
         const timer = setTimeout(() => {
-          if (this.held.get(host)?.timer === timer) this.held.delete(host);
+          if (this.held.get(host)?.timer === timer) {
+            this.held.delete(host);
+            this.core.runner.released(host);
+          }
           resolve(null);
         }, outcome.timeoutMs);
         this.held.set(host, { counter: outcome.counter, resolve: (r) => resolve(r), timer });
@@ -432,6 +435,7 @@ export class Overlord extends DurableObject<Env> {
     if (!h || !this.core.runner.hasNews(host, h.counter)) return;
     this.held.delete(host);
     clearTimeout(h.timer);
+    this.core.runner.released(host);
     const reply = this.core.runner.replyFor(host, h.counter, []);
     // Credentials were prepared while the commit ran: answer synchronously, so the agent's
     // answer leaves before the submitter's (both wait for the same commit).

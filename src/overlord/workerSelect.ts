@@ -63,6 +63,8 @@ export interface WorkerView {
   usedCapacity: number;
   availabilityGroups: ReadonlySet<string>;
   usedByType: ReadonlyMap<string, number>;
+  /** Its poll is held open: it can be told in the next commit, not one round trip later. */
+  waiting?: boolean;
 }
 
 /** What a strategy needs to know about a task. */
@@ -134,7 +136,10 @@ export function selectWorker(strategy: SelectStrategy, task: TaskView, workers: 
     }
     const score = fill ? w.usedCapacity : w.capacity - w.usedCapacity;
     const bestScore = fill ? best.usedCapacity : best.capacity - best.usedCapacity;
-    if (score > bestScore || (score === bestScore && w.host < best.host)) best = w;
+    // Ties (Druid leaves their order open) go to a worker whose poll is held, then by host.
+    const wait = w.waiting ? 1 : 0;
+    const bestWait = best.waiting ? 1 : 0;
+    if (score > bestScore || (score === bestScore && (wait > bestWait || (wait === bestWait && w.host < best.host)))) best = w;
   }
   return best;
 }

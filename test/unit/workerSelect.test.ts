@@ -22,6 +22,13 @@ describe("worker select strategies", () => {
     expect(selectWorker({ type: "fillCapacity" }, task, [w("a", 4, 3), w("b", 4, 1), w("c", 4, 4)])!.host).toBe("a");
   });
 
+  it("breaks a tie in favour of a worker whose poll is held (told in this commit), then by host", () => {
+    expect(selectWorker({ type: "equalDistribution" }, task, [w("a", 4, 1), w("b", 4, 1, { waiting: true }), w("c", 4, 1)])!.host).toBe("b");
+    expect(selectWorker({ type: "equalDistribution" }, task, [w("a", 4, 1), w("b", 4, 2, { waiting: true })])!.host).toBe("a");
+    expect(selectWorker({ type: "fillCapacity" }, task, [w("a", 4, 2), w("b", 4, 2, { waiting: true })])!.host).toBe("b");
+    expect(selectWorker({ type: "equalDistribution" }, task, [w("b", 4, 1), w("a", 4, 1)])!.host).toBe("a");
+  });
+
   it("honours requiredCapacity and availabilityGroup", () => {
     const big = { ...task, requiredCapacity: 3 };
     expect(selectWorker({ type: "equalDistribution" }, big, [w("a", 4, 2), w("b", 2, 0)])).toBeNull();
