@@ -88,8 +88,9 @@ try {
     const body = (await r.json()) as { task: string };
     const at = wall();
     if (i >= 20) responseAt.set(body.task, at);
-    // next sample once the agent has finished this one (its slot and poll are idle again)
-    await waitFor(() => agent.events().some((e) => e.event === "task.finished" && e.taskId === body.task), "sample to finish", 10_000, 1);
+    // next sample once this one is SUCCESS in D1: the agent's report has been answered and its
+    // next poll is held again (submitting while that report is in flight measures a collision)
+    await waitFor(async () => (await edge.api("GET", `/druid/indexer/v1/task/${encodeURIComponent(body.task)}/status`)).json?.status?.status === "SUCCESS", "sample to finish", 10_000, 1);
   }
   const assigned = new Map(agent.events().filter((e) => e.event === "task.assigned").map((e) => [e.taskId!, e.at!]));
   const deltas = [...responseAt].map(([id, at]) => assigned.get(id)! - at).sort((a, b) => a - b);
