@@ -19,9 +19,11 @@ const { values } = parseArgs({
     agents: { type: "string", default: "4" },
     capacity: { type: "string", default: "8" },
     prefetch: { type: "string", default: "24" },
+    isolation: { type: "string", default: "process" },
   },
 });
 const PREFETCH = Number(values.prefetch);
+const ISOLATION = ["--isolation", values.isolation!];
 const SAMPLES = Number(values.samples);
 const TASKS = Number(values.tasks);
 const AGENTS = Number(values.agents);
@@ -68,7 +70,7 @@ const ready = (a: AgentProcess) => a.events().some((e) => e.event === "agent.rea
 // ---- 1. latency ------------------------------------------------------------------------------
 const edge = await startDruidEdge();
 const auth = { Authorization: `Bearer ${edge.adminToken}`, "content-type": "application/json" };
-const agent = startAgent(edge, { host: "bench-latency:8091", capacity: 8 });
+const agent = startAgent(edge, { host: "bench-latency:8091", capacity: 8, extraArgs: ISOLATION });
 let latencyMd = "";
 try {
   await waitFor(async () => (await edge.api("GET", "/druid/indexer/v1/workers")).json?.length === 1, "agent registration");
@@ -115,7 +117,7 @@ const edge2 = await startDruidEdge();
 const agents: AgentProcess[] = [];
 let throughputMd = "";
 try {
-  for (let i = 0; i < AGENTS; i++) agents.push(startAgent(edge2, { host: `bench-${i}:8091`, capacity: CAPACITY, extraArgs: ["--prefetch", String(PREFETCH)] }));
+  for (let i = 0; i < AGENTS; i++) agents.push(startAgent(edge2, { host: `bench-${i}:8091`, capacity: CAPACITY, extraArgs: ["--prefetch", String(PREFETCH), ...ISOLATION] }));
   await waitFor(async () => (await edge2.api("GET", "/druid/indexer/v1/workers")).json?.length === AGENTS, "agents registration");
   await waitFor(() => agents.every(ready), "the agents' task processes", 120_000, 200);
   const counters = agents.map((a) => finishedCounter(a.eventsFile));
@@ -146,11 +148,12 @@ try {
   await edge2.dispose();
 }
 
+const inProcess = values.isolation === "none";
 writeSection(
-  "dispatch",
-  `## Dispatch latency and throughput (issue 3)
+  inProcess ? "dispatch-isolation-none" : "dispatch",
+  `## Dispatch latency and throughput (issue 3)${inProcess ? ", agents with `--isolation none`" : ", agents with child processes (default)"}
 
-Command: \`npm run bench:dispatch\` (wrangler's dev server via \`unstable_startWorker\`, local D1,
+Command: \`npm run bench:dispatch${inProcess ? " -- --isolation none" : ""}\` (wrangler's dev server via \`unstable_startWorker\`, local D1,
 real agent processes over loopback). Machine: ${machine()}.
 
 | measure | samples | p50 ms | p99 ms |
