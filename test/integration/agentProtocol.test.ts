@@ -34,6 +34,25 @@ describe("agent protocol", () => {
     expect(mine.runningTasks).toEqual([id]);
   });
 
+  it("among equally loaded workers, assigns to the one whose poll is held: it hears in the submit's commit", async () => {
+    await drainOtherPending();
+    const [first, second] = [agentSim(), agentSim()].sort((x, y) => (x.host < y.host ? -1 : 1));
+    await first!.poll();
+    await second!.poll();
+    // by host order `first` would win the tie; only `second` has a poll held open
+    const held = second!.poll({ timeoutMs: 10_000 });
+    const isHeld = () => inOverlord((o) => (o.core.runner as unknown as { workers: Map<string, { holding: boolean }> }).workers.get(second!.host)?.holding === true);
+    for (let i = 0; i < 200 && !(await isHeld()); i++) await api("GET", "/status");
+    expect(await isHeld()).toBe(true);
+    const [id] = await submit(uniqueDs("tie"));
+    const r = await held;
+    expect(r.status).toBe(200);
+    expect(r.json.requests.find((x: { type: string }) => x.type === "assign").task.id).toBe(id);
+    const workers = (await api("GET", "/druid/indexer/v1/workers")).json as Array<{ worker: { host: string }; runningTasks: string[] }>;
+    expect(workers.find((w) => w.worker.host === second!.host)!.runningTasks).toEqual([id]);
+    expect(workers.find((w) => w.worker.host === first!.host)!.runningTasks).toEqual([]);
+  });
+
   it("records RUNNING with location, then SUCCESS once, acknowledging repeats", async () => {
     await drainOtherPending();
     const a = agentSim();
