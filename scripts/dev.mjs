@@ -28,7 +28,8 @@ const root = resolve(import.meta.dirname, "..");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const varsPath = resolve(root, ".dev.vars");
 if (!existsSync(varsPath)) {
-  const token = () => randomBytes(24).toString("base64url");
+  // hex: a token may not start with "-" (a flag parser would take `--token -x…` for two flags)
+  const token = () => randomBytes(24).toString("hex");
   writeFileSync(varsPath, `ADMIN_TOKEN=${token()}\nAGENT_TOKEN=${token()}\n`, { mode: 0o600 });
   console.log(`[dev] created ${varsPath} with a random ADMIN_TOKEN and AGENT_TOKEN`);
 }
@@ -98,9 +99,10 @@ if (!values["no-agent"]) {
   }
   if (!stopping) {
     console.log(`[dev] druid-edge at ${url}; starting a local agent (capacity ${values["agent-capacity"]})`);
+    // node --import tsx, not the tsx binary: no launcher process between us and the agent
     start(
-      resolve(root, "node_modules/.bin/tsx"),
-      ["agent/cli.ts", "--overlord", url, "--token", vars.AGENT_TOKEN ?? "", "--capacity", values["agent-capacity"], "--host", "local-agent:8091"],
+      process.execPath,
+      ["--import", "tsx", "agent/cli.ts", "--overlord", url, `--token=${vars.AGENT_TOKEN ?? ""}`, "--capacity", values["agent-capacity"], "--host", "local-agent:8091"],
       "agent",
     );
   }

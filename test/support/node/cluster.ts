@@ -10,7 +10,6 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.WRANGLER_HIDE_BANNER = "true";
@@ -115,7 +114,8 @@ export function startAgent(edge: { url: string; agentToken: string }, opts: { ho
     ...(opts.category ? ["--category", opts.category] : []),
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  // node --import tsx (as `npm run agent` does): the pid is the agent's own, no tsx launcher between
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
