@@ -124,7 +124,7 @@ Command: \`npm run bench:ingest\` — druid-edge (wrangler's dev server via \`un
 real agent (capacity 1); Druid's tutorial data \`${FILE}\` (39,244 edits, gzipped JSON), spec like Druid's tutorial
 (day segments, no rollup, 19 dimensions). The task reads the file, builds the Parquet segment, uploads it through the
 Worker to R2 and publishes it with \`segmentTransactionalInsert\`. rows/s = rows processed ÷ the task's run time as the
-agent reports it; RSS sampled every 20 ms from /proc over the agent's process tree (the tsx launcher, the agent, its
+agent reports it; RSS sampled every 20 ms from /proc over the agent's process tree (the agent and its
 pooled task processes).
 Machine: ${machine()}.
 
