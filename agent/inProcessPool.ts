@@ -7,15 +7,25 @@
  */
 import type { ChildOutcome, Job } from "./childProtocol.ts";
 import type { RunHandle, TaskPool } from "./pool.ts";
-import { runTask } from "./runTask.ts";
+
+type RunTask = typeof import("./runTask.ts").runTask;
 
 export class InProcessPool implements TaskPool {
+  /** Executors (and the ingestion code behind them) load on warm-up, not when the agent starts. */
+  private loaded: Promise<RunTask> | null = null;
   private readonly running = new Map<string, { controller: AbortController; reason: string | null; done: Promise<ChildOutcome> }>();
 
-  warm(): void {}
+  private load(): Promise<RunTask> {
+    this.loaded ??= import("./runTask.ts").then((m) => m.runTask);
+    return this.loaded;
+  }
 
-  whenWarm(): Promise<void> {
-    return Promise.resolve();
+  warm(): void {
+    void this.load();
+  }
+
+  async whenWarm(): Promise<void> {
+    await this.load();
   }
 
   run(job: Job): RunHandle {
@@ -23,7 +33,8 @@ export class InProcessPool implements TaskPool {
     let markStarted!: () => void;
     const started = new Promise<void>((r) => (markStarted = r));
     const entry = { controller, reason: null as string | null, done: null as unknown as Promise<ChildOutcome> };
-    entry.done = runTask(job, controller.signal, () => markStarted(), "in the agent's process")
+    entry.done = this.load()
+      .then((runTask) => runTask(job, controller.signal, () => markStarted(), "in the agent's process"))
       .catch((err: unknown): ChildOutcome => ({ status: "FAILED", errorMsg: `Task could not start: ${String(err)}` }))
       .then((outcome) => {
         this.running.delete(job.taskId);

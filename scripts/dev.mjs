@@ -99,10 +99,10 @@ if (!values["no-agent"]) {
   }
   if (!stopping) {
     console.log(`[dev] druid-edge at ${url}; starting a local agent (capacity ${values["agent-capacity"]})`);
-    // node --import tsx, not the tsx binary: no launcher process between us and the agent
+    // as `npm run agent` does: built to plain JS, no launcher process between us and the agent
     start(
       process.execPath,
-      ["--import", "tsx", "agent/cli.ts", "--overlord", url, `--token=${vars.AGENT_TOKEN ?? ""}`, "--capacity", values["agent-capacity"], "--host", "local-agent:8091"],
+      ["scripts/agent.mjs", "--overlord", url, `--token=${vars.AGENT_TOKEN ?? ""}`, "--capacity", values["agent-capacity"], "--host", "local-agent:8091"],
       "agent",
     );
   }

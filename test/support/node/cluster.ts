@@ -103,7 +103,6 @@ export function startAgent(edge: { url: string; agentToken: string }, opts: { ho
   const dir = mkdtempSync(join(tmpdir(), "druid-agent-"));
   const eventsFile = join(dir, "events.jsonl");
   const args = [
-    "agent/cli.ts",
     "--overlord", edge.url,
     "--token", edge.agentToken,
     "--capacity", String(opts.capacity),
@@ -114,8 +113,8 @@ export function startAgent(edge: { url: string; agentToken: string }, opts: { ho
     ...(opts.category ? ["--category", opts.category] : []),
     ...(opts.extraArgs ?? []),
   ];
-  // node --import tsx (as `npm run agent` does): the pid is the agent's own, no tsx launcher between
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  // as `npm run agent` does (scripts/agent.mjs builds the agent to plain JS and runs it in-process)
+  const child = spawn(process.execPath, ["scripts/agent.mjs", ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
