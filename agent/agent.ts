@@ -311,7 +311,6 @@ export class Agent {
       taskId: t.id,
       task: t.task,
       workDir,
-      logFile: logFileOf(workDir),
       dataDir: this.cfg.dataDir,
       overlord: this.cfg.overlord,
       token: this.cfg.token,

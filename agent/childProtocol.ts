@@ -9,16 +9,14 @@ import type { ExecutorOutcome } from "./executors/types.ts";
 export interface Job {
   taskId: string;
   task: Record<string, unknown>;
-  /** The task's own directory, created for executors that need one (all but noop). */
+  /** The task's own directory, created for executors that need one (all but noop); its log is `logFileOf(workDir)`. */
   workDir: string;
-  /** The task's log, `<workDir>.log` (a file beside the directory: no directory for a noop). */
-  logFile: string;
   dataDir: string;
   overlord: string;
   token: string;
   credential: string;
   host: string;
-  /** The child removes `workDir` and `logFile` once the task is done (the agent then has nothing to clean). */
+  /** The child removes `workDir` and its log file once the task is done (the agent then has nothing to clean). */
   removeWorkDir: boolean;
 }
 
@@ -32,7 +30,7 @@ export interface ChildOutcome extends ExecutorOutcome {
   workDirRemoved?: boolean;
 }
 
-/** Where a task's log is written: beside its work directory. */
+/** Where a task's log is written: beside its work directory (a noop gets no directory). */
 export const logFileOf = (workDir: string): string => `${workDir}.log`;
 
 export type ToChild = { type: "run"; job: Job };

@@ -13,7 +13,7 @@ type RunTask = typeof import("./runTask.ts").runTask;
 export class InProcessPool implements TaskPool {
   /** Executors (and the ingestion code behind them) load on warm-up, not when the agent starts. */
   private loaded: Promise<RunTask> | null = null;
-  private readonly running = new Map<string, { controller: AbortController; reason: string | null; done: Promise<ChildOutcome> }>();
+  private readonly running = new Map<string, { controller: AbortController; reason: string | null; done?: Promise<ChildOutcome> }>();
 
   private load(): Promise<RunTask> {
     this.loaded ??= import("./runTask.ts").then((m) => m.runTask);
@@ -32,8 +32,8 @@ export class InProcessPool implements TaskPool {
     const controller = new AbortController();
     let markStarted!: () => void;
     const started = new Promise<void>((r) => (markStarted = r));
-    const entry = { controller, reason: null as string | null, done: null as unknown as Promise<ChildOutcome> };
-    entry.done = this.load()
+    const entry: { controller: AbortController; reason: string | null; done?: Promise<ChildOutcome> } = { controller, reason: null };
+    const done = this.load()
       .then((runTask) => runTask(job, controller.signal, () => markStarted(), "in the agent's process"))
       .catch((err: unknown): ChildOutcome => ({ status: "FAILED", errorMsg: `Task could not start: ${String(err)}` }))
       .then((outcome) => {
@@ -42,8 +42,9 @@ export class InProcessPool implements TaskPool {
         // As with a stopped child: a task that still managed to succeed keeps its SUCCESS.
         return entry.reason !== null && outcome.status !== "SUCCESS" ? { ...outcome, errorMsg: entry.reason } : outcome;
       });
+    entry.done = done;
     this.running.set(job.taskId, entry);
-    return { started, done: entry.done };
+    return { started, done };
   }
 
   stop(taskId: string, reason: string): boolean {

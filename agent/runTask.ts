@@ -6,13 +6,11 @@
  * (agent/inProcessPool.ts).
  */
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import type { ChildOutcome, Job } from "./childProtocol.ts";
+import { logFileOf, type ChildOutcome, type Job } from "./childProtocol.ts";
 import { taskActions } from "./executors/actions.ts";
 import { executorFor, unsupportedTypeMessage } from "./executors/registry.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
-
-/** Same cap as the agent's shipping (agent/shipping.ts MAX_LOG_BYTES). */
-const MAX_LOG_TAIL_CHARS = 1024 * 1024;
+import { MAX_LOG_BYTES } from "./shipping.ts";
 
 interface TaskLog {
   line(text: string): void;
@@ -30,7 +28,7 @@ function openTaskLog(path: string): TaskLog {
       writeSync(fd, l);
       lines.push(l);
       chars += l.length;
-      while (chars > MAX_LOG_TAIL_CHARS && lines.length > 1) chars -= lines.shift()!.length;
+      while (chars > MAX_LOG_BYTES && lines.length > 1) chars -= lines.shift()!.length;
     },
     close() {
       closeSync(fd);
@@ -45,7 +43,8 @@ export async function runTask(job: Job, signal: AbortSignal, onStarted: () => vo
   const executor = executorFor(type);
   const withDir = executor?.usesWorkDir !== false;
   if (withDir) mkdirSync(job.workDir, { recursive: true });
-  const log = openTaskLog(job.logFile);
+  const logFile = logFileOf(job.workDir);
+  const log = openTaskLog(logFile);
   onStarted();
   log.line(`task [${job.taskId}] type [${String(type)}] started on [${job.host}] ${where}`);
   let outcome: ExecutorOutcome;
@@ -66,7 +65,7 @@ export async function runTask(job: Job, signal: AbortSignal, onStarted: () => vo
   if (job.removeWorkDir) {
     try {
       if (withDir) rmSync(job.workDir, { recursive: true, force: true });
-      unlinkSync(job.logFile);
+      unlinkSync(logFile);
       workDirRemoved = true;
     } catch {
       // the agent tries again

@@ -161,6 +161,7 @@ export class Overlord extends DurableObject<Env> {
     this.startedAt = this.now();
     const core = new OverlordCore(term, this.config, () => this.now());
     core.restore(state);
+    core.runner.pollHeld = (host) => this.held.has(host);
     const ws = core.takeWrites();
     ws.add({ kind: "term", data: { term, startedAt: toIso(this.startedAt) } });
     core.runner.markTouched();
@@ -401,10 +402,7 @@ export class Overlord extends DurableObject<Env> {
       // Register synchronously: a commit landing during any await must find this poll to wake.
       const reply = new Promise<AgentPollResponse | null>((resolve) => {
         const timer = setTimeout(() => {
-          if (this.held.get(host)?.timer === timer) {
-            this.held.delete(host);
-            this.core.runner.released(host);
-          }
+          if (this.held.get(host)?.timer === timer) this.held.delete(host);
           resolve(null);
         }, outcome.timeoutMs);
         this.held.set(host, { counter: outcome.counter, resolve: (r) => resolve(r), timer });
@@ -435,7 +433,6 @@ export class Overlord extends DurableObject<Env> {
     if (!h || !this.core.runner.hasNews(host, h.counter)) return;
     this.held.delete(host);
     clearTimeout(h.timer);
-    this.core.runner.released(host);
     const reply = this.core.runner.replyFor(host, h.counter, []);
     // Credentials were prepared while the commit ran: answer synchronously, so the agent's
     // answer leaves before the submitter's (both wait for the same commit).

@@ -89,8 +89,6 @@ export interface WorkerState extends WorkerIdentity {
   usedCapacity: number;
   /** Change-log counter up to which changes are durable in D1 (may be handed to the agent). */
   committedCounter: number;
-  /** A poll of this worker is held open right now: news for it leaves with the next commit. */
-  holding: boolean;
 }
 
 export interface WorkerInfoJson {
@@ -111,6 +109,8 @@ export class Runner {
   /** Workers whose change log grew since the last commit: their held polls are answered after it. */
   readonly touched = new Set<string>();
   behavior: WorkerBehaviorConfig = DEFAULT_WORKER_CONFIG;
+  /** Whether a poll of `host` is held open right now (the object holding polls answers). */
+  pollHeld: (host: string) => boolean = () => false;
   /** Set while applying a worker's own final report, so taskFinished knows the slot is already free. */
   private reportingTask: string | null = null;
 
@@ -136,7 +136,6 @@ export class Runner {
       lastCompletedTaskTime: null,
       usedCapacity: 0,
       committedCounter: 0,
-      holding: false,
     };
   }
 
@@ -209,7 +208,7 @@ export class Runner {
           groups.add(s.availabilityGroup);
           byType.set(s.type, (byType.get(s.type) ?? 0) + s.requiredCapacity);
         }
-        v = { host: w.host, capacity: limitOf(w), category: w.category, version: w.version, usedCapacity: w.usedCapacity, availabilityGroups: groups, usedByType: byType, waiting: w.holding };
+        v = { host: w.host, capacity: limitOf(w), category: w.category, version: w.version, usedCapacity: w.usedCapacity, availabilityGroups: groups, usedByType: byType, waiting: this.pollHeld(w.host) };
         views.set(w, v);
       }
       return v;
@@ -288,7 +287,6 @@ export class Runner {
   poll(req: PollRequest): PollOutcome {
     const now = this.ctx.now();
     const w = this.upsertWorker(req.worker, now);
-    w.holding = false; // this poll supersedes any held one
     const term = this.ctx.term;
     const isFull = req.full || req.counter === null;
     if (!isFull && (req.term !== term || !w.synced)) {
@@ -331,14 +329,7 @@ export class Runner {
     if (this.ctx.writes.size !== writesBefore || acks.length > 0 || req.tasks.length > 0 || hasDurableNews) {
       return { kind: "replyAfterCommit", host: w.host, counter, acks };
     }
-    w.holding = true;
     return { kind: "hold", host: w.host, counter, timeoutMs: Math.min(req.timeoutMs, this.ctx.config.maxPollTimeoutMs) };
-  }
-
-  /** The held poll of `host` was answered or timed out. */
-  released(host: string): void {
-    const w = this.workers.get(host);
-    if (w) w.holding = false;
   }
 
   private resetReply(cause: string): PollReply {

@@ -41,7 +41,7 @@ describe("agent protocol", () => {
     await second!.poll();
     // by host order `first` would win the tie; only `second` has a poll held open
     const held = second!.poll({ timeoutMs: 10_000 });
-    const isHeld = () => inOverlord((o) => (o.core.runner as unknown as { workers: Map<string, { holding: boolean }> }).workers.get(second!.host)?.holding === true);
+    const isHeld = () => inOverlord((o) => o.core.runner.pollHeld(second!.host));
     for (let i = 0; i < 200 && !(await isHeld()); i++) await api("GET", "/status");
     expect(await isHeld()).toBe(true);
     const [id] = await submit(uniqueDs("tie"));
