@@ -38,6 +38,12 @@ export interface AgentDeps {
 
 /** Debounce between news and the poll that carries it. */
 const NEWS_DEBOUNCE_MS = 2;
+/**
+ * How long news may wait for tasks that are about to finish, so that a burst of short tasks is
+ * reported in one poll (one commit in the Overlord) instead of one poll for the first to finish
+ * and another for the rest. Only tasks started less than this long ago count as about to finish.
+ */
+const LINGER_MS = 10;
 /** A final status sent but not acknowledged is sent again after this long. */
 const RESEND_UNACKED_MS = 5000;
 /** Log/report uploads give up after this long; the status is reported anyway. */
@@ -139,6 +145,7 @@ export class Agent {
     const backoff = new Backoff(100, 5000, this.random);
     let resetsInARow = 0;
     while (!this.stopped) {
+      if (this.counter !== null && this.hasNews()) await this.waitUntil(() => this.stopped || !this.finishingSoon(), LINGER_MS);
       const full = this.counter === null;
       const now = this.now();
       const carried = [...this.tasks.values()].filter((t) => isReported(t, full, now));
@@ -171,6 +178,24 @@ export class Agent {
       this.counter = reply.counter;
       this.notify();
     }
+  }
+
+  /** Whether a delta poll sent now would carry something. */
+  private hasNews(): boolean {
+    const now = this.now();
+    for (const t of this.tasks.values()) if (isReported(t, false, now)) return true;
+    return false;
+  }
+
+  /** Whether some task will likely be final within LINGER_MS: just handed out, just started, or shipping. */
+  private finishingSoon(): boolean {
+    const now = this.now();
+    for (const t of this.tasks.values()) {
+      if (t.phase === "dispatched" || t.phase === "shipping") return true;
+      if (t.phase === "running" && t.startedAt !== null && now - t.startedAt < LINGER_MS) return true;
+      if (t.phase === "queued" && this.used + t.requiredCapacity <= this.cfg.capacity) return true;
+    }
+    return false;
   }
 
   private logPollProblem(result: Extract<PollResult, { kind: "failed" | "refused" }>): void {
@@ -435,6 +460,7 @@ export class Agent {
     await this.loopDone;
     await this.pool.close();
     this.events.emit("agent.stopped", { host: this.cfg.host });
+    this.events.close();
     this.logger.info("agent stopped");
   }
 }

@@ -22,10 +22,22 @@ function send(m: FromChild): Promise<void> {
 
 function run(job: Job): void {
   const controller = new AbortController();
-  const started = () => void send({ type: "started", taskId: job.taskId });
+  let done = false;
+  // A task that ends within this turn of the event loop needs no separate `started` (the agent
+  // treats `done` as started too): one IPC message per short task instead of two.
+  const started = () =>
+    void setImmediate(() => {
+      if (!done) void send({ type: "started", taskId: job.taskId });
+    });
   const finished = runTask(job, controller.signal, started, `in process ${process.pid}`).then(
-    (outcome) => send({ type: "done", taskId: job.taskId, outcome }),
-    (err: unknown) => send({ type: "done", taskId: job.taskId, outcome: { status: "FAILED", errorMsg: `Task could not start: ${String(err)}` } }),
+    (outcome) => {
+      done = true;
+      return send({ type: "done", taskId: job.taskId, outcome });
+    },
+    (err: unknown) => {
+      done = true;
+      return send({ type: "done", taskId: job.taskId, outcome: { status: "FAILED", errorMsg: `Task could not start: ${String(err)}` } });
+    },
   );
   current = { taskId: job.taskId, controller, finished };
   void finished.then(() => {

@@ -8,7 +8,7 @@
 import { Agent } from "./agent.ts";
 import { ConfigError, helpText, loadConfig, type AgentConfig } from "./config.ts";
 import { watchLauncher } from "./launcher.ts";
-import { Logger } from "./logger.ts";
+import { batchedStdout, Logger } from "./logger.ts";
 
 function configOrExit(): AgentConfig {
   try {
@@ -24,7 +24,7 @@ function configOrExit(): AgentConfig {
 }
 
 const cfg = configOrExit();
-const logger = new Logger(cfg.json);
+const logger = new Logger(cfg.json, batchedStdout());
 const agent = new Agent(cfg, logger);
 let signals = 0;
 for (const sig of ["SIGTERM", "SIGINT"] as const) {

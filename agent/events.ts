@@ -5,7 +5,7 @@
  *
  *   {"event":"task.finished","at":1764000000123.456,"taskId":"t1","status":"SUCCESS","host":"a:8091"}
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type AgentEventName = "agent.started" | "agent.ready" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished";
@@ -19,16 +19,27 @@ export interface AgentEvent {
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
 export class EventSink {
+  /** Opened once (an open per event cost more than the write). */
+  private fd: number | null = null;
+
   constructor(
-    private readonly path: string | null,
+    path: string | null,
     private readonly listener: ((e: AgentEvent) => void) | null = null,
   ) {
-    if (path) mkdirSync(dirname(path), { recursive: true });
+    if (path) {
+      mkdirSync(dirname(path), { recursive: true });
+      this.fd = openSync(path, "a");
+    }
   }
 
   emit(event: AgentEventName, fields: Record<string, unknown> = {}): void {
     const e: AgentEvent = { event, at: preciseNow(), ...fields };
-    if (this.path) appendFileSync(this.path, JSON.stringify(e) + "\n");
+    if (this.fd !== null) writeSync(this.fd, JSON.stringify(e) + "\n");
     this.listener?.(e);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }

@@ -34,7 +34,7 @@ export class InProcessPool implements TaskPool {
     const started = new Promise<void>((r) => (markStarted = r));
     const entry: { controller: AbortController; reason: string | null; done?: Promise<ChildOutcome> } = { controller, reason: null };
     const done = this.load()
-      .then((runTask) => runTask(job, controller.signal, () => markStarted(), "in the agent's process"))
+      .then((runTask) => runTask(job, controller.signal, () => markStarted(), "in the agent's process", false))
       .catch((err: unknown): ChildOutcome => ({ status: "FAILED", errorMsg: `Task could not start: ${String(err)}` }))
       .then((outcome) => {
         this.running.delete(job.taskId);

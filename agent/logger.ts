@@ -2,6 +2,26 @@
  * Agent log lines on stdout: readable (`2026-11-24T03:40:00.123Z INFO  task started task=t1`)
  * or, with --json, one JSON object per line (`{"time":..., "level":..., "message":..., ...}`).
  */
+/**
+ * stdout, written once per turn of the event loop: a busy agent logs several lines per task, and
+ * one write per line (stdout is synchronous for pipes and files) cost more than the task. Lines
+ * still pending are written when the process exits.
+ */
+export function batchedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join("\n") + "\n";
+    pending = [];
+    process.stdout.write(text);
+  };
+  process.on("exit", flush);
+  return (line) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(line);
+  };
+}
+
 export type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
 export class Logger {

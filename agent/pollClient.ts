@@ -43,7 +43,8 @@ async function fetchPoll(target: PollTarget, body: PollBody, controller: AbortCo
   try {
     const res = await target.fetch(`${target.overlord}/druid-internal/v1/agent/poll`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${target.token}`, "content-type": "application/json" },
+      // Uncompressed: a poll's reply is small and frequent, and gzip cost CPU at both ends.
+      headers: { Authorization: `Bearer ${target.token}`, "content-type": "application/json", "accept-encoding": "identity" },
       body: JSON.stringify(body),
       signal: controller.signal,
     });

@@ -195,6 +195,28 @@ describe("task execution", () => {
     expect(a.pool.spawned).toBe(2);
   });
 
+  it("a task that outlives its first turn has its log on disk, so a SIGKILLed child's log still ships", async () => {
+    const { existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const a = agentWith({ capacity: 1 });
+    overlord.assign(sleeper(a.dir, "killed"));
+    await a.event("task.started", "killed");
+    await waitFor(() => existsSync(join(a.cfg.workDir, "killed.log")), "the log file");
+    process.kill(a.pool.pidOf("killed")!, "SIGKILL");
+    const final = await overlord.waitFor(() => overlord.finalOf("killed"), "the kill to be reported");
+    expect(final.errorMsg).toBe("The task's process exited unexpectedly (signal SIGKILL)");
+    expect(overlord.logs.get("killed")).toContain("task [killed] type [test_sleep] started on");
+  });
+
+  it("a noop that ends within its first turn leaves no log file behind and ships its log", async () => {
+    const { readdirSync } = await import("node:fs");
+    const a = agentWith({ capacity: 1 });
+    overlord.assign({ type: "noop", id: "quick", runTime: 0 });
+    await overlord.waitFor(() => overlord.finalOf("quick"), "the final status");
+    expect(overlord.logs.get("quick")).toContain("noop task finished");
+    expect(readdirSync(a.cfg.workDir)).toEqual([]);
+  });
+
   it("fails a task of an unsupported type cleanly", async () => {
     const a = agentWith({ capacity: 1 });
     overlord.assign({ type: "index_hadoop", id: "hadoop" });
@@ -219,7 +241,7 @@ describe("task execution", () => {
     await a.event("task.started", "wd");
     const dir = join(a.cfg.workDir, "wd");
     expect(existsSync(dir)).toBe(true);
-    expect(existsSync(`${dir}.log`)).toBe(true);
+    await waitFor(() => existsSync(`${dir}.log`), "the log file (written from the task's first turn on)");
     release(a.dir, "wd");
     await overlord.waitFor(() => overlord.finalOf("wd"), "the final status");
     expect(existsSync(dir)).toBe(false);
@@ -258,17 +280,32 @@ describe("--isolation none (tasks inside the agent)", () => {
     expect((await overlord.waitFor(() => overlord.finalOf("bystander"), "bystander")).status).toBe("SUCCESS");
   });
 
-  it("removes each task's work dir once it ends", async () => {
+  it("keeps each task's log in memory (no file) and removes its work dir once it ends", async () => {
     const { existsSync } = await import("node:fs");
     const { join } = await import("node:path");
     const a = agentWith({ isolation: "none", capacity: 1 });
     overlord.assign(sleeper(a.dir, "wd-inline"));
     await a.event("task.started", "wd-inline");
-    expect(existsSync(join(a.cfg.workDir, "wd-inline.log"))).toBe(true);
+    expect(existsSync(join(a.cfg.workDir, "wd-inline"))).toBe(true);
+    expect(existsSync(join(a.cfg.workDir, "wd-inline.log"))).toBe(false);
     release(a.dir, "wd-inline");
     await overlord.waitFor(() => overlord.finalOf("wd-inline"), "the final status");
+    expect(overlord.logs.get("wd-inline")).toContain("task [wd-inline] SUCCESS");
     expect(existsSync(join(a.cfg.workDir, "wd-inline"))).toBe(false);
     expect(existsSync(join(a.cfg.workDir, "wd-inline.log"))).toBe(false);
+  });
+});
+
+describe("batching news", () => {
+  it("holds a finished task's status briefly while another task that just started finishes, then reports both in one poll", async () => {
+    agentWith({ isolation: "none", capacity: 2 });
+    await overlord.waitFor(() => (overlord.polls().length >= 2 ? true : null), "the agent to poll");
+    overlord.assignAll([
+      { type: "noop", id: "first", runTime: 0 },
+      { type: "noop", id: "second", runTime: 3 },
+    ]);
+    await overlord.waitFor(() => overlord.finalOf("second"), "the second final status");
+    expect(overlord.finalEntry("first")).toBe(overlord.finalEntry("second"));
   });
 });
 
