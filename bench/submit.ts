@@ -8,11 +8,13 @@
  */
 import { parseArgs } from "node:util";
 import { startDruidEdge } from "../test/support/node/cluster.ts";
-import { fmt, percentile, runLoad, type LoadResult } from "./lib/load.ts";
+import { fmt, mergeLoads, percentile, runLoad, type LoadResult } from "./lib/load.ts";
 import { machine, writeSection } from "./lib/report.ts";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, pending: { type: "string", default: "5000" } } });
-const durationMs = Number(values.seconds) * 1000;
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, rounds: { type: "string", default: "5" }, pending: { type: "string", default: "5000" } } });
+const ROUNDS = Number(values.rounds);
+/** Each row's time is split over interleaved rounds (no-op, /status, submit, again), so that drift on a noisy machine hits all three alike. */
+const roundMs = (Number(values.seconds) * 1000) / ROUNDS;
 const CONCURRENCIES = [1, 16, 64];
 
 const edge = await startDruidEdge();
@@ -20,16 +22,19 @@ const auth = { Authorization: `Bearer ${edge.adminToken}` };
 const rows: string[] = [];
 const results: Record<string, Record<number, LoadResult>> = { noop: {}, status: {}, submit: {} };
 try {
-  // warm up
-  await runLoad({ concurrency: 4, durationMs: 1000, send: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }) });
+  const sends = {
+    noop: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }),
+    status: () => fetch(`${edge.url}/status`, { headers: auth }),
+    submit: () => fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"noop","runTime":0}' }),
+  };
+  // warm up (the first requests through a fresh workerd run cold code)
+  for (const name of ["noop", "status", "submit"] as const) await runLoad({ concurrency: 4, durationMs: 1000, send: sends[name] });
   for (const c of CONCURRENCIES) {
-    results.noop![c] = await runLoad({ concurrency: c, durationMs, send: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }) });
-    results.status![c] = await runLoad({ concurrency: c, durationMs, send: () => fetch(`${edge.url}/status`, { headers: auth }) });
-    results.submit![c] = await runLoad({
-      concurrency: c,
-      durationMs,
-      send: () => fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"noop","runTime":0}' }),
-    });
+    const runs: Record<keyof typeof sends, LoadResult[]> = { noop: [], status: [], submit: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of ["noop", "status", "submit"] as const) runs[name].push(await runLoad({ concurrency: c, durationMs: roundMs, send: sends[name] }));
+    }
+    for (const name of ["noop", "status", "submit"] as const) results[name]![c] = mergeLoads(runs[name]);
     for (const [name, label] of [["noop", "GET /druid/indexer/v1/isLeader (Worker only)"], ["status", "GET /status (Worker → DO RPC)"], ["submit", "POST /druid/indexer/v1/task (durable)"]] as const) {
       const r = results[name]![c]!;
       console.log(`${label} c=${c}: ${fmt(r.rps, 0)} req/s p50 ${fmt(r.p50, 2)} ms p99 ${fmt(r.p99, 2)} ms (${r.count} requests, ${r.errors} errors)${r.firstError ? " " + r.firstError : ""}`);
@@ -73,7 +78,8 @@ writeSection(
   `## Durable submissions vs the request ceiling (issue 2)
 
 Command: \`npm run bench:submit\` (wrangler's dev server via \`unstable_startWorker\`, local D1;
-closed-loop clients in the same Node process, ${values.seconds} s per row).
+closed-loop clients in the same Node process, ${values.seconds} s per row, split into ${ROUNDS} rounds interleaved with the
+other two routes of the same concurrency, so that drift on this noisy machine hits all three alike).
 Machine: ${machine()}.
 
 | route | concurrency | requests | req/s | p50 ms | p99 ms | errors |

@@ -11,6 +11,24 @@ export interface LoadResult {
   p50: number;
   p99: number;
   firstError?: string;
+  /** Every latency, sorted (ms). */
+  latencies: number[];
+}
+
+/** Several runs of the same load as one (counts and times summed, percentiles over all samples). */
+export function mergeLoads(runs: LoadResult[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  return {
+    count: latencies.length,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    seconds,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    firstError: runs.find((r) => r.firstError)?.firstError,
+    latencies,
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -54,7 +72,7 @@ export async function runLoad(opts: {
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { count: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), firstError };
+  return { count: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), firstError, latencies };
 }
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "–");

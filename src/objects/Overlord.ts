@@ -118,7 +118,7 @@ export class Overlord extends DurableObject<Env> {
         for (const host of marks.keys()) this.wake(host);
       },
       recover: () => this.ctx.blockConcurrencyWhile(() => this.becomeLeader()),
-    });
+    }, { delayMs: this.config.commitDelayMs, siblings: Math.max(1, this.config.commitSiblings) });
     void ctx.blockConcurrencyWhile(() => this.becomeLeader());
   }
 

@@ -22,6 +22,9 @@ export interface OverlordConfig {
   maxPollTimeoutMs: number;
   minWorkerVersion: string;
   recentlyFinishedThresholdMs: number;
+  /** Group commit: wait this long before a flush when `commitSiblings` callers already wait (0 = never). */
+  commitDelayMs: number;
+  commitSiblings: number;
 }
 
 export const DEFAULT_CONFIG: OverlordConfig = {
@@ -40,6 +43,8 @@ export const DEFAULT_CONFIG: OverlordConfig = {
   maxPollTimeoutMs: 25_000,
   minWorkerVersion: "0",
   recentlyFinishedThresholdMs: 24 * 3_600_000,
+  commitDelayMs: 2,
+  commitSiblings: 2,
 };
 
 /** Environment variable → setting. */
@@ -59,6 +64,8 @@ export const CONFIG_VARS: Record<string, keyof OverlordConfig> = {
   DRUID_MAX_POLL_TIMEOUT: "maxPollTimeoutMs",
   DRUID_MIN_WORKER_VERSION: "minWorkerVersion",
   DRUID_RECENTLY_FINISHED_THRESHOLD: "recentlyFinishedThresholdMs",
+  DRUID_COMMIT_DELAY: "commitDelayMs",
+  DRUID_COMMIT_SIBLINGS: "commitSiblings",
 };
 
 function durationMs(text: string, name: string): number {

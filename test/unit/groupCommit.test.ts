@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GroupCommit } from "../../src/shared/groupCommit.ts";
 
-function host() {
+function host(delay?: ConstructorParameters<typeof GroupCommit<number[]>>[1]) {
   const written: number[][] = [];
   let pending: number[] = [];
   let fail = false;
@@ -28,7 +28,7 @@ function host() {
       pending = [];
       recovered++;
     },
-  });
+  }, delay);
   return {
     gc,
     written,
@@ -84,5 +84,40 @@ describe("GroupCommit", () => {
     h.decide(3);
     await h.gc.sync();
     expect(h.written).toEqual([[3]]);
+  });
+
+  describe("commit delay", () => {
+    function manualSleep() {
+      const calls: number[] = [];
+      let wake: (() => void) | null = null;
+      return { calls, sleep: (ms: number) => new Promise<void>((r) => { calls.push(ms); wake = r; }), wake: () => wake?.() };
+    }
+
+    it("never delays a lone caller", async () => {
+      const s = manualSleep();
+      const h = host({ delayMs: 2, siblings: 2, sleep: s.sleep });
+      h.decide(1);
+      await h.gc.sync();
+      expect(s.calls).toEqual([]);
+      expect(h.written).toEqual([[1]]);
+    });
+
+    it("with enough callers waiting, waits before the flush and lets later callers join it", async () => {
+      const s = manualSleep();
+      const h = host({ delayMs: 2, siblings: 2, sleep: s.sleep });
+      h.decide(1);
+      const a = h.gc.sync();
+      h.decide(2);
+      const b = h.gc.sync();
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(s.calls).toEqual([2]);
+      expect(h.written).toEqual([]);
+      h.decide(3);
+      const c = h.gc.sync(); // arrives during the delay: same flush
+      s.wake();
+      await Promise.all([a, b, c]);
+      expect(h.written).toEqual([[1, 2, 3]]);
+    });
   });
 });
