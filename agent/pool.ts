@@ -71,7 +71,7 @@ export function childExecArgv(): string[] {
   // short-lived row objects, and a small nursery keeps a task's peak RSS ~50 MB lower at no
   // measurable cost in rows/s (docs/benchmarks.md). The agent's own flags come after and win.
   // (a profiled agent does not profile its 32 children too: --cpu-prof is not inherited)
-  const own = [CHILD_HEAP_FLAG, ...process.execArgv.filter((a) => !a.startsWith("--cpu-prof"))];
+  const own = [CHILD_HEAP_FLAG, ...(process.env.XCHILD ? process.env.XCHILD.split(" ") : []), ...process.execArgv.filter((a) => !a.startsWith("--cpu-prof"))];
   if (BUILT || own.some((a) => a.includes("tsx"))) return own;
   const loader = createRequire(import.meta.url).resolve("tsx");
   return [...own, "--import", pathToFileURL(loader).href];
