@@ -3,6 +3,7 @@
  * processes over loopback. Faults: SIGKILL an agent, restart the Worker on the same persisted
  * state, drop long-polls. Invariants: no accepted task lost, none run twice, capacity respected.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, startDruidEdge, waitFor, type AgentProcess, type DruidEdge } from "../support/node/cluster.ts";
 
@@ -31,6 +32,21 @@ function maxConcurrent(agent: AgentProcess): number {
     max = Math.max(max, cur);
   }
   return max;
+}
+
+/** Pids whose parent is `pid`, from /proc. */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
 function startedIds(agents: AgentProcess[]): string[] {
@@ -123,6 +139,23 @@ describe("agents run tasks end to end", () => {
     for (const a of agents) await edge.api("POST", `/druid/indexer/v1/worker/${a.host}/enable`);
     await waitFor(() => allDone(edge, [pendingId]), "the pending task to run once workers are enabled");
     expect(startedIds(agents).filter((x) => x === pendingId)).toHaveLength(1);
+  });
+
+  it("an agent with --isolation none and a prefetch runs tasks in its own process: all SUCCESS, none twice, capacity respected, logs kept", async () => {
+    for (const a of agents) await edge.api("POST", `/druid/indexer/v1/worker/${a.host}/disable`);
+    const inline = startAgent(edge, { host: "e2e-inline:8091", capacity: 2, extraArgs: ["--isolation", "none", "--prefetch", "16"] });
+    agents.push(inline);
+    await waitFor(() => inline.events().some((e) => e.event === "agent.ready"), "the in-process agent");
+    const ids: string[] = (await edge.api("POST", "/druid/indexer/v1/tasks", Array.from({ length: 100 }, (_, i) => ({ type: "noop", runTime: i % 3 })))).json.tasks;
+    const final = await waitFor(() => allDone(edge, ids), "100 tasks to finish", 60_000, 100);
+    expect(ids.filter((id) => final[id]!.status !== "SUCCESS")).toEqual([]);
+    const started = inline.events().filter((e) => e.event === "task.started").map((e) => e.taskId!);
+    expect(started.sort()).toEqual([...ids].sort());
+    expect(maxConcurrent(inline)).toBeLessThanOrEqual(2);
+    expect(childPids(inline.child.pid!)).toEqual([]);
+    const log = await edge.api("GET", `/druid/indexer/v1/task/${ids[99]}/log`);
+    expect(log.text).toContain("in the agent's process");
+    for (const a of agents) await edge.api("POST", `/druid/indexer/v1/worker/${a.host}/enable`);
   });
 });
 
