@@ -26,6 +26,8 @@ const { values } = parseArgs({
     only: { type: "string", default: "bullmq,bullmq-sandboxed,graphile,graphile-batched,druid,druid-inprocess" },
     processes: { type: "string", default: "4" },
     concurrency: { type: "string", default: "8" },
+    /** druid-edge agents' --prefetch (as bench:dispatch). */
+    prefetch: { type: "string", default: "120" },
     "crash-settle-s": { type: "string", default: "90" },
   },
 });
@@ -33,6 +35,7 @@ const JOBS = Number(values.jobs);
 const SAMPLES = Number(values.samples);
 const PROCS = Number(values.processes);
 const CONC = Number(values.concurrency);
+const PREFETCH = Number(values.prefetch);
 const ONLY = new Set(values.only!.split(","));
 const wall = () => performance.timeOrigin + performance.now();
 
@@ -218,7 +221,7 @@ function druidPeer(inProcess: boolean): Peer {
       // lease 5 s + cleanup 10 s: a lost agent's tasks end FAILED ~15 s later (Druid: PT15M cleanup)
       edge = await startDruidEdge({ vars: crashSafe ? { DRUID_WORKER_LEASE: "5000", DRUID_TASK_CLEANUP_TIMEOUT: "10000" } : {} });
       for (let i = 0; i < PROCS; i++) {
-        const a = startAgent(edge, { host: `peer-${i}:8091`, capacity: CONC, extraArgs: ["--prefetch", String(CONC * 3), ...(inProcess ? ["--isolation", "none"] : [])] });
+        const a = startAgent(edge, { host: `peer-${i}:8091`, capacity: CONC, extraArgs: ["--prefetch", String(PREFETCH), ...(inProcess ? ["--isolation", "none"] : [])] });
         agents.push(a);
         tails.push(
           new EventTail(a.eventsFile, (l) => {
@@ -384,7 +387,7 @@ Machine: ${machine()}. Versions: bullmq ${pkg.devDependencies.bullmq}, graphile-
 
 Workloads: dispatch latency = enqueue call returned → handler started (${SAMPLES} sequential samples); throughput =
 ${JOBS} no-op jobs enqueued in bulk (BullMQ \`addBulk\`, graphile-worker \`addJobs\`, druid-edge \`POST /druid/indexer/v1/tasks\`)
-to ${PROCS} worker processes × concurrency ${CONC} (druid-edge: ${PROCS} agents × capacity ${CONC}, prefetch ${CONC * 3}), enqueue → all complete;
+to ${PROCS} worker processes × concurrency ${CONC} (druid-edge: ${PROCS} agents × capacity ${CONC}, prefetch ${PREFETCH}), enqueue → all complete;
 crash = the same with one worker process SIGKILLed at 50 % (lost = neither completed nor failed after ${values["crash-settle-s"]} s;
 druid-edge runs with a 5 s lease and 10 s cleanup timeout here, BullMQ with its default 30 s stalled check, graphile-worker
 with its default 4 h lock timeout).
