@@ -20,6 +20,12 @@ interface TaskLog {
   readonly created: boolean;
 }
 
+/** Logs with lines not yet on disk; one exit listener writes them all (not one listener per task). */
+const writeOnExit = new Set<() => void>();
+process.on("exit", () => {
+  for (const write of writeOnExit) write();
+});
+
 /**
  * A task's log: kept in memory (its tail goes back with the outcome) and, unless `path` is null,
  * written to that file once per turn of the event loop. The file is created only when the task
@@ -47,7 +53,7 @@ function openTaskLog(path: string | null): TaskLog {
   };
   // A task that ends its process (process.exit, an uncaught error) still leaves its last lines.
   const onExit = () => write();
-  if (path !== null) process.on("exit", onExit);
+  if (path !== null) writeOnExit.add(onExit);
   return {
     line(text) {
       const l = `${new Date().toISOString()} ${text}\n`;
@@ -63,7 +69,7 @@ function openTaskLog(path: string | null): TaskLog {
     },
     close(keepFile) {
       closed = true;
-      if (path !== null) process.off("exit", onExit);
+      writeOnExit.delete(onExit);
       if (fd !== null || keepFile) write();
       if (fd !== null) closeSync(fd);
     },
