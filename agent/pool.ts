@@ -60,18 +60,23 @@ interface Slot {
 const BUILT = !import.meta.url.endsWith(".ts");
 const CHILD_SCRIPT = fileURLToPath(new URL(BUILT ? "./child.mjs" : "./child.ts", import.meta.url));
 
-const CHILD_HEAP_FLAG = "--max-semi-space-size=1";
+/**
+ * A 1 MB young generation (V8's default is 16 MB per semi-space) and an old generation that grows
+ * by at most 2× at a time (V8 may grow it up to 4×): ingestion allocates many short-lived row
+ * objects and then the Parquet writer's buffers, and with V8's defaults a task's peak RSS
+ * depended on where its major GCs fell (285–339 MB for the agent tree on the tutorial data).
+ * With these the tree stays ~245 MB for ~5 % of rows/s (docs/benchmarks.md).
+ */
+const CHILD_HEAP_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=100"];
 
 /**
  * Node flags for a child: the agent's own when it runs built (plain JS) or under tsx (so `.ts`
  * loads the same way), else the agent's plus tsx's loader (e.g. when a test runner imported the pool).
  */
 export function childExecArgv(): string[] {
-  // A 1 MB young generation (V8's default is 16 MB per semi-space): ingestion allocates many
-  // short-lived row objects, and a small nursery keeps a task's peak RSS ~50 MB lower at no
-  // measurable cost in rows/s (docs/benchmarks.md). The agent's own flags come after and win.
+  // The heap flags first: the agent's own flags come after and win.
   // (a profiled agent does not profile its 32 children too: --cpu-prof is not inherited)
-  const own = [CHILD_HEAP_FLAG, ...(process.env.XCHILD ? process.env.XCHILD.split(" ") : []), ...process.execArgv.filter((a) => !a.startsWith("--cpu-prof"))];
+  const own = [...CHILD_HEAP_FLAGS, ...process.execArgv.filter((a) => !a.startsWith("--cpu-prof"))];
   if (BUILT || own.some((a) => a.includes("tsx"))) return own;
   const loader = createRequire(import.meta.url).resolve("tsx");
   return [...own, "--import", pathToFileURL(loader).href];

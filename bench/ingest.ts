@@ -4,7 +4,10 @@
  * agent, a spec like Druid's tutorial (day segments, no rollup) — reporting rows/s and the peak
  * memory (RSS) of the agent's processes, sampled from /proc while the task runs.
  *
- *   npm run bench:ingest [-- --data-dir ../shared/data --repeat 3]
+ *   npm run bench:ingest [-- --data-dir ../shared/data --repeat 5]
+ *
+ * Run 1 is the first task in a fresh task process (it loads the ingestion code and runs it before
+ * V8 has optimised it); the headline is the median of the later runs, an agent's steady state.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,7 +16,7 @@ import { startAgent, startDruidEdge, waitFor, ROOT } from "../test/support/node/
 import { fmt } from "./lib/load.ts";
 import { machine, writeSection } from "./lib/report.ts";
 
-const { values } = parseArgs({ options: { "data-dir": { type: "string", default: resolve(ROOT, "../shared/data") }, repeat: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { "data-dir": { type: "string", default: resolve(ROOT, "../shared/data") }, repeat: { type: "string", default: "5" } } });
 const dataDir = resolve(values["data-dir"]!);
 const FILE = "wikiticker-2015-09-12-sampled.json.gz";
 if (!existsSync(resolve(dataDir, FILE))) {
@@ -128,10 +131,11 @@ try {
   agent.kill("SIGKILL");
   await edge.dispose();
 }
-rates.sort((a, b) => a - b);
-const median = rates[Math.floor(rates.length / 2)]!;
+const first = rates[0]!;
+const later = rates.slice(1).sort((a, b) => a - b);
+const median = later.length > 0 ? later[Math.floor(later.length / 2)]! : first;
 const mb = (b: number) => fmt(b / 2 ** 20, 0);
-console.log(`median ${fmt(median, 0)} rows/s; peak RSS: largest agent process ${mb(peakProcess)} MB, whole agent tree ${mb(peakTree)} MB`);
+console.log(`median of runs 2+ ${fmt(median, 0)} rows/s (run 1, fresh task process: ${fmt(first, 0)}); peak RSS: largest agent process ${mb(peakProcess)} MB, whole agent tree ${mb(peakTree)} MB`);
 writeSection(
   "ingest",
   `## Ingestion end to end (issue 4)
@@ -148,6 +152,6 @@ Machine: ${machine()}.
 |---|---|---|---|---|
 ${rows.join("\n")}
 
-**Median ${fmt(median, 0)} rows/s. Peak RSS: ${mb(peakProcess)} MB for the largest single process (the task's child), ${mb(peakTree)} MB for the whole agent tree.**
+**${fmt(median, 0)} rows/s: median of runs 2–${rates.length}, tasks in an agent's warm task process (run 1, the first task in a fresh one: ${fmt(first, 0)} rows/s). Peak RSS over all runs: ${mb(peakProcess)} MB for the largest single process (the task's child), ${mb(peakTree)} MB for the whole agent tree.**
 Targets: ≥ 50,000 rows/s, < 300 MB.`,
 );

@@ -1,10 +1,11 @@
 /**
  * Bytes to lines, streaming: counts the raw bytes (Druid's processedBytes), gunzips `.gz`
- * entities, decodes UTF-8 (invalid sequences become U+FFFD) and splits on `\n` (a trailing `\r`
- * is dropped). Lines come out in
- * batches — one per decoded chunk — so the per-line cost stays a loop iteration, not an await.
+ * entities, decodes UTF-8 line by line (invalid sequences become U+FFFD; a leading byte order
+ * mark is dropped) and splits on `\n` (a trailing `\r` is dropped). Lines come out in
+ * batches — one per chunk, each decoded lazily — so the per-line cost stays a loop iteration, not an await.
  * Only the current chunk and one partial line are ever held.
  */
+import { isAscii } from "node:buffer";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, type ZlibOptions } from "node:zlib";
@@ -41,26 +42,53 @@ async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<
  * Batches of lines of an entity's bytes. Each chunk is cut at its last `\n` and only the complete
  * lines are decoded (a UTF-8 sequence never spans a newline byte); the tail waits for the next chunk.
  */
-export async function* readLines(source: AsyncIterable<Uint8Array>, name: string, onBytes: (n: number) => void): AsyncGenerator<string[]> {
+export async function* readLines(source: AsyncIterable<Uint8Array>, name: string, onBytes: (n: number) => void): AsyncGenerator<Iterable<string>> {
   const raw = counted(source, onBytes);
   const bytes = compressionOf(name) === "gzip" ? decompressed(raw) : raw;
-  const decoder = new TextDecoder("utf-8");
   let tail: Buffer | null = null;
+  let first = true;
   for await (const chunk of bytes) {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (tail) buf = Buffer.concat([tail, buf]);
+    if (first && buf.length >= 3) {
+      // a UTF-8 byte order mark is not part of the first line (as TextDecoder drops it)
+      if (startsWithBom(buf)) buf = buf.subarray(3);
+      first = false;
+    } else if (first) {
+      tail = buf;
+      continue;
+    }
     const cut = buf.lastIndexOf(10);
     if (cut < 0) { tail = buf; continue; }
     tail = cut + 1 < buf.length ? Buffer.from(buf.subarray(cut + 1)) : null;
-    const lines = decoder.decode(buf.subarray(0, cut)).split("\n");
-    yield stripCr(lines);
+    yield decodeLines(buf, cut);
   }
-  if (tail && tail.length > 0) yield stripCr([decoder.decode(tail)]);
+  if (tail && tail.length > 0) {
+    if (first && startsWithBom(tail)) tail = tail.subarray(3);
+    const cut = tail.lastIndexOf(10);
+    if (cut >= 0) {
+      yield decodeLines(tail, cut);
+      tail = tail.subarray(cut + 1);
+    }
+    if (tail.length > 0) yield decodeLines(tail, tail.length);
+  }
 }
-function stripCr(lines: string[]): string[] {
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (l.charCodeAt(l.length - 1) === 13) lines[i] = l.slice(0, -1);
+const startsWithBom = (b: Buffer): boolean => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
+/**
+ * The lines of `buf[0, end)`, decoded one at a time as the consumer asks (only the current line
+ * is a live string, so a chunk's lines die young instead of being promoted together by the
+ * garbage collector), each on its own: an ASCII line becomes a one-byte string, the others are
+ * UTF-8 decoded (decoding a whole chunk that holds a single non-ASCII character would make every
+ * line of it a two-byte string: twice the memory to allocate and scan). A trailing `\r` is dropped.
+ */
+function* decodeLines(buf: Buffer, end: number): Generator<string> {
+  let start = 0;
+  while (start <= end) {
+    let nl = buf.indexOf(10, start);
+    if (nl < 0 || nl > end) nl = end;
+    const stop = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+    yield buf.toString(isAscii(buf.subarray(start, stop)) ? "latin1" : "utf8", start, stop);
+    start = nl + 1;
   }
-  return lines;
 }
