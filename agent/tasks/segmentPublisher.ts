@@ -95,6 +95,7 @@ export class SegmentPublisher {
 
   /** Uploads one built segment and remembers its DataSegment for the final publish. */
   async add(built: BuiltSegment): Promise<void> {
+    const started = Date.now();
     let version: string;
     let shardSpec: Record<string, unknown>;
     if (this.o.append) {
@@ -108,7 +109,7 @@ export class SegmentPublisher {
     const interval = formatInterval(built.interval);
     const key = segmentKey(this.o.dataSource, interval, version, Number(shardSpec["partitionNum"] ?? 0));
     await this.ctx.client.putObject(key, built.bytes);
-    this.ctx.log(`uploaded ${key} (${built.numRows} rows, ${built.size} bytes)`);
+    this.ctx.log(`uploaded ${key} (${built.numRows} rows, ${built.size} bytes, ${Date.now() - started} ms with its lock or allocation)`);
     this.segments.push({
       dataSource: this.o.dataSource,
       interval,
