@@ -61,13 +61,14 @@ const BUILT = !import.meta.url.endsWith(".ts");
 const CHILD_SCRIPT = fileURLToPath(new URL(BUILT ? "./child.mjs" : "./child.ts", import.meta.url));
 
 /**
- * A 1 MB young generation (V8's default is 16 MB per semi-space) and an old generation that grows
- * by at most 2× at a time (V8 may grow it up to 4×): ingestion allocates many short-lived row
- * objects and then the Parquet writer's buffers, and with V8's defaults a task's peak RSS
- * depended on where its major GCs fell (285–339 MB for the agent tree on the tutorial data).
- * With these the tree stays ~245 MB for ~5 % of rows/s (docs/benchmarks.md).
+ * A young generation of at most 4 MB per semi-space (V8's default is 16 MB) and an old generation
+ * that grows by at most 2× at a time (V8 may grow it up to 4×): ingestion allocates many
+ * short-lived row objects and then the Parquet writer's buffers, and with V8's defaults a task's
+ * peak RSS depended on where its major GCs fell (285–339 MB for the agent tree on the tutorial
+ * data). With these the tree stays ~240 MB; measured against 1, 2, 8 and 16 MB semi-spaces in
+ * docs/benchmarks.md (16 MB is ~10 % faster but peaks near 300 MB).
  */
-const CHILD_HEAP_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=100"];
+const CHILD_HEAP_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=100"];
 
 /**
  * Node flags for a child: the agent's own when it runs built (plain JS) or under tsx (so `.ts`
