@@ -5,45 +5,81 @@
  * there is no build step to remember: the build takes well under a second and is cached under
  * node_modules/.cache/druid-edge-agent/<hash of the output>, written once, atomically, so
  * agents started together share it. Dependencies stay in node_modules (not bundled).
+ *
+ * A manifest beside the builds lists the source files of the last build with a hash of their
+ * contents (and esbuild's version): when they are unchanged the agent starts from that build
+ * without loading esbuild at all (faster, and ~7 MB less resident in the agent).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, stop } from "esbuild";
 
 const root = resolve(import.meta.dirname, "..");
 const cache = join(root, "node_modules", ".cache", "druid-edge-agent");
+const manifestPath = join(cache, "manifest.json");
+const esbuildVersion = createRequire(import.meta.url)("esbuild/package.json").version;
 
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: ["agent/cli.ts", "agent/child.ts"],
-  bundle: true,
-  splitting: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  packages: "external",
-  outdir: join(cache, "staging"),
-  outExtension: { ".js": ".mjs" },
-  write: false,
-  logLevel: "warning",
-});
-stop(); // esbuild's service process must not stay beside the agent
-const hash = createHash("sha256");
-for (const f of result.outputFiles) hash.update(f.path).update(f.contents);
-const dir = join(cache, hash.digest("hex").slice(0, 16));
-if (!existsSync(dir)) {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  for (const f of result.outputFiles) {
-    const to = join(tmp, relative(join(cache, "staging"), f.path));
-    mkdirSync(dirname(to), { recursive: true });
-    writeFileSync(to, f.contents);
-  }
+/** Hash of esbuild's version and the given source files' paths and contents (throws if one is gone). */
+function sourcesKey(inputs) {
+  const hash = createHash("sha256").update(esbuildVersion);
+  for (const f of inputs) hash.update(f).update(readFileSync(join(root, f)));
+  return hash.digest("hex");
+}
+
+/** The cached build whose sources are unchanged, or null. */
+function cachedBuild() {
   try {
-    renameSync(tmp, dir);
+    const m = JSON.parse(readFileSync(manifestPath, "utf8"));
+    if (typeof m.dir !== "string" || !Array.isArray(m.inputs) || !existsSync(join(cache, m.dir, "cli.mjs"))) return null;
+    return sourcesKey(m.inputs) === m.key ? join(cache, m.dir) : null;
   } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another agent got there first: same content
+    return null;
   }
 }
+
+async function buildNow() {
+  const { build, stop } = await import("esbuild");
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ["agent/cli.ts", "agent/child.ts"],
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    outdir: join(cache, "staging"),
+    outExtension: { ".js": ".mjs" },
+    write: false,
+    metafile: true,
+    logLevel: "warning",
+  });
+  stop(); // esbuild's service process must not stay beside the agent
+  const hash = createHash("sha256");
+  for (const f of result.outputFiles) hash.update(f.path).update(f.contents);
+  const name = hash.digest("hex").slice(0, 16);
+  const dir = join(cache, name);
+  if (!existsSync(dir)) {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    for (const f of result.outputFiles) {
+      const to = join(tmp, relative(join(cache, "staging"), f.path));
+      mkdirSync(dirname(to), { recursive: true });
+      writeFileSync(to, f.contents);
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another agent got there first: same content
+    }
+  }
+  const inputs = Object.keys(result.metafile.inputs).sort();
+  const tmpManifest = `${manifestPath}.tmp-${process.pid}`;
+  writeFileSync(tmpManifest, JSON.stringify({ dir: name, inputs, key: sourcesKey(inputs) }));
+  renameSync(tmpManifest, manifestPath);
+  return dir;
+}
+
+const dir = cachedBuild() ?? (await buildNow());
 await import(pathToFileURL(join(dir, "cli.mjs")).href);
