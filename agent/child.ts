@@ -1,7 +1,7 @@
 /**
  * A pooled child process (Druid's peon, reused): runs one task at a time for the agent, which
- * sends `run` over IPC and gets `started` / `done` back. The task's log goes, line by line and
- * synchronously (so a crash loses nothing), to `<workDir>.log`; the agent ships it.
+ * sends `run` over IPC and gets `started` / `done` back. The task's log goes to `<workDir>.log`
+ * once the task outlives its first turn (agent/runTask.ts); the agent ships it.
  *
  * SIGTERM: stop the current task gracefully (its executor sees an aborted signal), report its
  * outcome, exit. SIGINT is ignored: a Ctrl-C reaches the whole process group, and the agent

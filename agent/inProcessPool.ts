@@ -10,10 +10,17 @@ import type { RunHandle, TaskPool } from "./pool.ts";
 
 type RunTask = typeof import("./runTask.ts").runTask;
 
+interface Running {
+  controller: AbortController;
+  /** Why it was stopped, once it was. */
+  reason: string | null;
+  done?: Promise<ChildOutcome>;
+}
+
 export class InProcessPool implements TaskPool {
   /** Executors (and the ingestion code behind them) load on warm-up, not when the agent starts. */
   private loaded: Promise<RunTask> | null = null;
-  private readonly running = new Map<string, { controller: AbortController; reason: string | null; done?: Promise<ChildOutcome> }>();
+  private readonly running = new Map<string, Running>();
 
   private load(): Promise<RunTask> {
     this.loaded ??= import("./runTask.ts").then((m) => m.runTask);
@@ -32,7 +39,7 @@ export class InProcessPool implements TaskPool {
     const controller = new AbortController();
     let markStarted!: () => void;
     const started = new Promise<void>((r) => (markStarted = r));
-    const entry: { controller: AbortController; reason: string | null; done?: Promise<ChildOutcome> } = { controller, reason: null };
+    const entry: Running = { controller, reason: null };
     const done = this.load()
       .then((runTask) => runTask(job, controller.signal, () => markStarted(), "in the agent's process", false))
       .catch((err: unknown): ChildOutcome => ({ status: "FAILED", errorMsg: `Task could not start: ${String(err)}` }))

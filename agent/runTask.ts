@@ -1,8 +1,8 @@
 /**
  * Running one task: its work directory (only for executors that use one: creating and removing a
- * directory costs more than a short task itself), its log (`<workDir>.log`, see openTaskLog;
- * its tail kept in memory for the outcome), its executor, and the clean-up. Shared by pooled child processes (agent/child.ts) and the in-process pool
- * (agent/inProcessPool.ts).
+ * directory costs more than a short task itself), its log (`<workDir>.log`, see openTaskLog; its
+ * tail kept in memory for the outcome), its executor, and the clean-up. Shared by pooled child
+ * processes (agent/child.ts) and the in-process pool (agent/inProcessPool.ts).
  */
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { logFileOf, type ChildOutcome, type Job } from "./childProtocol.ts";

@@ -9,10 +9,11 @@
  * Run 1 is the first task in a fresh task process (it loads the ingestion code and runs it before
  * V8 has optimised it); the headline is the median of the later runs, an agent's steady state.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startAgent, startDruidEdge, waitFor, ROOT } from "../test/support/node/cluster.ts";
+import { processTree } from "../test/support/node/procs.ts";
 import { fmt } from "./lib/load.ts";
 import { machine, writeSection } from "./lib/report.ts";
 
@@ -45,25 +46,6 @@ function spec(dataSource: string) {
       tuningConfig: { type: "index_parallel", partitionsSpec: { type: "dynamic" } },
     },
   };
-}
-
-/** `root` and all its descendants, from /proc (a full scan: done every 500 ms, not per sample). */
-function processTree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid; p && p > 1; p = parent.get(p)) if (p === root) return true;
-    return false;
-  };
-  return [...parent.keys()].filter(inTree);
 }
 
 /** RSS in bytes of each of `pids` (/proc/<pid>/statm: one small read per process, so sampling every 20 ms stays cheap). */
@@ -100,6 +82,7 @@ try {
       let treeAt = 0;
       while (sampler) {
         if (performance.now() - treeAt > 500) {
+          // a full scan of /proc: every 500 ms, not per sample
           tree = processTree(agent.child.pid!);
           treeAt = performance.now();
         }

@@ -3,9 +3,9 @@
  * processes over loopback. Faults: SIGKILL an agent, restart the Worker on the same persisted
  * state, drop long-polls. Invariants: no accepted task lost, none run twice, capacity respected.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, startDruidEdge, waitFor, type AgentProcess, type DruidEdge } from "../support/node/cluster.ts";
+import { childPids } from "../support/node/procs.ts";
 
 async function statuses(edge: DruidEdge, ids: string[]): Promise<Record<string, { status: string; errorMsg: string | null; location: { host: string | null } }>> {
   const out: Record<string, any> = {};
@@ -32,21 +32,6 @@ function maxConcurrent(agent: AgentProcess): number {
     max = Math.max(max, cur);
   }
   return max;
-}
-
-/** Pids whose parent is `pid`, from /proc. */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
 }
 
 function startedIds(agents: AgentProcess[]): string[] {

@@ -99,7 +99,7 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function startAgent(edge: { url: string; agentToken: string }, opts: { host: string; capacity: number; category?: string; extraArgs?: string[]; env?: Record<string, string>; workDir?: string; nodeArgs?: string[] }): AgentProcess {
+export function startAgent(edge: { url: string; agentToken: string }, opts: { host: string; capacity: number; category?: string; extraArgs?: string[]; env?: Record<string, string>; workDir?: string }): AgentProcess {
   const dir = mkdtempSync(join(tmpdir(), "druid-agent-"));
   const eventsFile = join(dir, "events.jsonl");
   const args = [
@@ -114,7 +114,7 @@ export function startAgent(edge: { url: string; agentToken: string }, opts: { ho
     ...(opts.extraArgs ?? []),
   ];
   // as `npm run agent` does (scripts/agent.mjs builds the agent to plain JS and runs it in-process)
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "scripts/agent.mjs", ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["scripts/agent.mjs", ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
