@@ -6,9 +6,16 @@
  * SIGTERM: stop the current task gracefully (its executor sees an aborted signal), report its
  * outcome, exit. SIGINT is ignored: a Ctrl-C reaches the whole process group, and the agent
  * decides what happens to its tasks. The agent going away (IPC closed) ends the child at once.
+ *
+ * Retirement: a child whose resident memory ends a task above `DRUID_AGENT_CHILD_RETIRE_MB`
+ * (default 512) says so with its `done` and exits; the pool starts a fresh one. A large
+ * ingestion grows the V8 heap and the Parquet writer's WebAssembly memory, and neither gives
+ * its pages back: without this, an idle child would keep that peak for good.
  */
 import type { FromChild, Job, ToChild } from "./childProtocol.ts";
 import { runTask } from "./runTask.ts";
+
+const RETIRE_RSS_BYTES = Number(process.env["DRUID_AGENT_CHILD_RETIRE_MB"] || 512) * 1024 * 1024;
 
 let current: { taskId: string; controller: AbortController; finished: Promise<void> } | null = null;
 
@@ -30,9 +37,11 @@ function run(job: Job): void {
       if (!done) void send({ type: "started", taskId: job.taskId });
     });
   const finished = runTask(job, controller.signal, started, `in process ${process.pid}`).then(
-    (outcome) => {
+    async (outcome) => {
       done = true;
-      return send({ type: "done", taskId: job.taskId, outcome });
+      const retire = process.memoryUsage.rss() > RETIRE_RSS_BYTES;
+      await send({ type: "done", taskId: job.taskId, outcome, ...(retire ? { retire } : {}) });
+      if (retire) process.exit(0);
     },
     (err: unknown) => {
       done = true;

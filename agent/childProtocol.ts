@@ -38,4 +38,5 @@ export type ToChild = { type: "run"; job: Job };
 export type FromChild =
   | { type: "ready" }
   | { type: "started"; taskId: string }
-  | { type: "done"; taskId: string; outcome: ChildOutcome };
+  /** `retire`: the child exits right after this message (see agent/child.ts); run nothing more on it. */
+  | { type: "done"; taskId: string; outcome: ChildOutcome; retire?: boolean };

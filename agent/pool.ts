@@ -52,6 +52,8 @@ interface Slot {
   /** Outcome the child reported for a task that was being stopped (applied when it exits). */
   reported: ChildOutcome | null;
   stopReason: string | null;
+  /** The child said it exits after its task (memory): never give it another. */
+  retiring: boolean;
   killTimer: ReturnType<typeof setTimeout> | null;
   exited: Promise<void>;
 }
@@ -126,6 +128,7 @@ export class ChildPool implements TaskPool {
       onDone: null,
       reported: null,
       stopReason: null,
+      retiring: false,
       killTimer: null,
       exited: new Promise<void>((r) => (markExited = r)),
     };
@@ -136,6 +139,7 @@ export class ChildPool implements TaskPool {
       } else if (m.type === "started" && m.taskId === slot.job?.taskId) {
         this.fireStarted(slot);
       } else if (m.type === "done" && m.taskId === slot.job?.taskId) {
+        if (m.retire) slot.retiring = true;
         if (slot.stopReason !== null) slot.reported = m.outcome; // it exits next: settle then
         else this.settle(slot, m.outcome);
       }
@@ -181,7 +185,7 @@ export class ChildPool implements TaskPool {
   private idleSlot(): Slot {
     let starting: Slot | null = null;
     for (const s of this.slots) {
-      if (s.job !== null || s.stopReason !== null || s.child.exitCode !== null) continue;
+      if (s.job !== null || s.stopReason !== null || s.retiring || s.child.exitCode !== null) continue;
       if (s.ready) return s;
       starting ??= s;
     }

@@ -1,19 +1,27 @@
 /**
  * Segment files as Apache Parquet (layout in docs/segments.md): one row per (rolled-up) Druid
- * row, sorted by `__time`; `__time` is INT64 TIMESTAMP_MILLIS, string dimensions UTF8 (a
+ * row, sorted by `__time`; `__time` is INT64 TIMESTAMP(MILLIS, UTC), string dimensions UTF8 (a
  * multi-value dimension is a LIST of UTF8), long dimensions and long metrics INT64, float and
  * double ones DOUBLE; every column but `__time` is nullable. The key-value metadata entry
  * `druid.segment` holds the schema in Druid's terms (dimension types, aggregators, granularity),
  * so a segment can be re-read and re-ingested (compaction) without its DataSegment.
- * `__time` is DELTA_BINARY_PACKED with min/max statistics; high-cardinality string columns are
- * GZIP-compressed (node's zlib, level 1: native and fast; every Parquet tool reads it), the
- * rest is dictionary- or plain-encoded without compression. Written with hyparquet-writer, read with hyparquet.
+ * Written by parquet-wasm (the Rust `parquet` crate compiled to WebAssembly) from an Arrow table
+ * built over the index's own arrays (arrowColumns.ts): `__time` delta-packed, other columns
+ * dictionary-encoded (plain past a 1 MB dictionary), SNAPPY pages. Read back with hyparquet.
  */
-import { gunzipSync, gzipSync } from "node:zlib";
-import { parquetMetadata, parquetReadObjects, type SchemaElement } from "hyparquet";
-import { parquetWriteBuffer, type ColumnSource } from "hyparquet-writer";
+import { gunzipSync } from "node:zlib";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { tableToIPC } from "apache-arrow";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import initParquetWasm, { Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm/esm";
 import type { AggregatorJson, MetricKind } from "./aggregators.ts";
 import type { DimensionType } from "./dimensions.ts";
+import {
+  arrowTable, float64Column, int64Column, stringColumn, stringListColumn, timeColumn, type ArrowColumn, type DictionaryColumn,
+} from "./arrowColumns.ts";
+
+export type { DictionaryColumn } from "./arrowColumns.ts";
 
 export const SEGMENT_METADATA_KEY = "druid.segment";
 
@@ -53,78 +61,79 @@ export interface SegmentColumns {
   meta: SegmentFileMeta;
   /** `__time` of each row, sorted ascending. */
   time: ArrayLike<number>;
-  /** Values per dimension, in `meta.dimensions` order. */
-  dimensions: SegmentValue[][];
+  /**
+   * Per dimension, in `meta.dimensions` order: string dimensions dictionary-encoded (or as plain
+   * values), numeric ones as numbers or null.
+   */
+  dimensions: (DictionaryColumn | SegmentValue[])[];
   /** Values per metric, in `meta.metrics` order. */
   metrics: (number | null)[][];
-  /** Distinct non-null values per dimension, if the caller knows them (else counted here). */
-  cardinalities?: number[];
 }
 
-const optional = (name: string, type: SchemaElement["type"], converted?: SchemaElement["converted_type"]): SchemaElement => ({
-  name, type, repetition_type: "OPTIONAL", ...(converted ? { converted_type: converted } : {}),
-});
+/** Plain string values as a dictionary column (for callers that hold values, not ids). */
+function dictionaryOf(values: SegmentValue[]): DictionaryColumn {
+  const dictionary: (string | string[])[] = [];
+  const index = new Map<string, number>();
+  const ids = new Int32Array(values.length);
+  values.forEach((v, i) => {
+    if (v === null) return void (ids[i] = -1);
+    const value = typeof v === "number" ? String(v) : v;
+    const key = typeof value === "string" ? value : JSON.stringify(value);
+    let id = index.get(key);
+    if (id === undefined) {
+      id = dictionary.length;
+      dictionary.push(value);
+      index.set(key, id);
+    }
+    ids[i] = id;
+  });
+  return { dictionary, ids };
+}
 
-const toBigInts = (values: ArrayLike<number | null>) => Array.from(values, (v) => (v === null ? null : BigInt(Math.trunc(v))));
+function dimensionColumn(d: SegmentDimensionMeta, col: DictionaryColumn | SegmentValue[], dictionaryId: number): ArrowColumn {
+  if (d.type === "string") {
+    const dict = Array.isArray(col) ? dictionaryOf(col) : col;
+    return d.multiValue ? stringListColumn(d.name, dict) : stringColumn(d.name, dict, dictionaryId);
+  }
+  if (!Array.isArray(col)) throw new Error(`Dimension ${d.name} (${d.type}) must be given as numbers`);
+  const values = col as (number | null)[];
+  return d.type === "long" ? int64Column(d.name, values) : float64Column(d.name, values);
+}
+
+let writerReady: Promise<unknown> | null = null;
+
+/**
+ * Compiles the writer's WebAssembly (~5 MB) asynchronously, once per process: V8 compiles it on
+ * background threads, so an ingestion that starts this before reading its input gets it while
+ * it parses (a synchronous compile would stall the task ~100 ms).
+ */
+export function loadParquetWriter(): Promise<unknown> {
+  writerReady ??= readFile(createRequire(import.meta.url).resolve("parquet-wasm/esm/parquet_wasm_bg.wasm")).then((bytes) =>
+    initParquetWasm({ module_or_path: bytes }),
+  );
+  return writerReady;
+}
 
 /** Encodes one segment's rows as a Parquet file. */
-export function writeSegmentParquet(cols: SegmentColumns): Uint8Array {
-  const schema: SchemaElement[] = [{ name: "root", num_children: 1 + cols.meta.dimensions.length + cols.meta.metrics.length }];
-  const columnData: ColumnSource[] = [];
-  schema.push({ name: "__time", type: "INT64", converted_type: "TIMESTAMP_MILLIS", repetition_type: "REQUIRED" });
-  columnData.push({
-    name: "__time", data: Array.from(cols.time), nullable: false, statistics: true, // the writer makes the BigInts
-    encoding: "DELTA_BINARY_PACKED", codec: "UNCOMPRESSED",
-  });
-
-  cols.meta.dimensions.forEach((d, i) => {
-    const values = cols.dimensions[i]!;
-    const cardinality = cols.cardinalities?.[i] ?? new Set(values.map((v) => (Array.isArray(v) ? v.join("\u0000") : v))).size;
-    // dictionary-encode when values repeat (decided here, so the writer skips its own sampling);
-    // dictionary-encoded columns are already small, compress the other string columns
-    const encoding = cardinality * 2 <= values.length ? "RLE_DICTIONARY" : "PLAIN";
-    const codec = d.type === "string" && cardinality > values.length / 10 ? "GZIP" : "UNCOMPRESSED";
-    if (d.type === "string" && d.multiValue) {
-      schema.push(
-        { name: d.name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-        { name: "list", repetition_type: "REPEATED", num_children: 1 },
-        { name: "element", type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" },
-      );
-      columnData.push({ name: d.name, data: values.map((v) => (v === null ? null : Array.isArray(v) ? v : [String(v)])), codec, encoding });
-    } else if (d.type === "string") {
-      schema.push(optional(d.name, "BYTE_ARRAY", "UTF8"));
-      columnData.push({ name: d.name, data: values as (string | null)[], codec, encoding });
-    } else if (d.type === "long") {
-      schema.push(optional(d.name, "INT64"));
-      columnData.push({ name: d.name, data: toBigInts(values as (number | null)[]), codec, encoding });
-    } else {
-      schema.push(optional(d.name, "DOUBLE"));
-      columnData.push({ name: d.name, data: values as (number | null)[], codec, encoding });
-    }
-  });
-
-  cols.meta.metrics.forEach((m, i) => {
-    const values = cols.metrics[i]!;
-    if (m.kind === "long") {
-      schema.push(optional(m.name, "INT64"));
-      columnData.push({ name: m.name, data: toBigInts(values), codec: "UNCOMPRESSED" });
-    } else {
-      schema.push(optional(m.name, "DOUBLE"));
-      columnData.push({ name: m.name, data: values, codec: "UNCOMPRESSED" });
-    }
-  });
-
-  const buf = parquetWriteBuffer({
-    columnData,
-    schema,
-    codec: "GZIP",
-    compressors: { GZIP: (input) => gzipSync(input, { level: 1 }) },
-    statistics: false,
-    rowGroupSize: 100_000,
-    kvMetadata: [{ key: SEGMENT_METADATA_KEY, value: JSON.stringify(cols.meta) }],
-    createdBy: "druid-edge",
-  });
-  return new Uint8Array(buf);
+export async function writeSegmentParquet(cols: SegmentColumns): Promise<Uint8Array> {
+  await loadParquetWriter();
+  const n = cols.time.length;
+  const columns: ArrowColumn[] = [timeColumn("__time", cols.time)];
+  cols.meta.dimensions.forEach((d, i) => columns.push(dimensionColumn(d, cols.dimensions[i]!, i)));
+  cols.meta.metrics.forEach((m, i) =>
+    columns.push(m.kind === "long" ? int64Column(m.name, cols.metrics[i]!) : float64Column(m.name, cols.metrics[i]!)),
+  );
+  const ipc = tableToIPC(arrowTable(columns, n), "stream");
+  const props = new WriterPropertiesBuilder()
+    .setCompression(Compression.SNAPPY)
+    // sorted timestamps delta-pack to a few bits each (a dictionary of them would be ~7 bytes/row)
+    .setColumnDictionaryEnabled("__time", false)
+    .setColumnEncoding("__time", Encoding.DELTA_BINARY_PACKED)
+    .setKeyValueMetadata(new Map([[SEGMENT_METADATA_KEY, JSON.stringify(cols.meta)]]))
+    .setCreatedBy("druid-edge")
+    .setMaxRowGroupSize(100_000)
+    .build();
+  return writeParquet(WasmTable.fromIPCStream(ipc), props);
 }
 
 const asArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
@@ -146,6 +155,7 @@ export async function readSegmentParquet(bytes: Uint8Array): Promise<{ meta: Seg
   const meta = readSegmentMeta(bytes);
   const raw = await parquetReadObjects({
     file,
+    // files written before the switch to parquet-wasm have GZIP pages
     compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)) },
     parsers: { timestampFromMilliseconds: (ms: bigint) => Number(ms) },
   });

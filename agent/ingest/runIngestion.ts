@@ -18,7 +18,7 @@ import { NULL_ID, type StringDictionary } from "./columns.ts";
 import { DimensionRegistry, IncrementalIndex, type EncodedRow } from "./incrementalIndex.ts";
 import { inputEntities, type InputSourceIO } from "./inputSource.ts";
 import { readLines } from "./lines.ts";
-import { writeSegmentParquet, type SegmentFileMeta, type SegmentValue } from "./parquet.ts";
+import { loadParquetWriter, writeSegmentParquet, type DictionaryColumn, type SegmentColumns, type SegmentFileMeta } from "./parquet.ts";
 import { RowMeters, type ParseExceptionReport, type RowStats } from "./rowStats.ts";
 import { planIngestion, type IndexSpecJson, type IngestPlan } from "./spec.ts";
 
@@ -65,6 +65,8 @@ export async function runIngestion(spec: IndexSpecJson | { spec: IndexSpecJson }
   const meters = new RowMeters(plan.maxParseExceptions, plan.maxSavedParseExceptions, io.now);
   try {
     const indexer = new Indexer(plan, meters);
+    // compiles in the background while the input is parsed; a failure surfaces when writing
+    loadParquetWriter().catch(() => {});
     for await (const entity of inputEntities(plan.inputSource, io)) {
       const parser = plan.parserFactory();
       for await (const lines of readLines(entity.open(), entity.name, (n) => meters.bytes(n))) {
@@ -83,7 +85,7 @@ export async function runIngestion(spec: IndexSpecJson | { spec: IndexSpecJson }
       }
     }
     const segments: IngestionResult["segments"] = [];
-    for (const built of indexer.build()) {
+    for await (const built of indexer.build()) {
       if (io.onSegment) {
         await io.onSegment(built);
         const { bytes: _bytes, ...info } = built;
@@ -100,42 +102,43 @@ export async function runIngestion(spec: IndexSpecJson | { spec: IndexSpecJson }
   }
 }
 
-/** The values of dimension `d` for `rows`, with the number of distinct non-null values. */
-function dimensionValues(index: IncrementalIndex, d: number, dict: StringDictionary | null, rows: Int32Array) {
+/**
+ * Dimension `d` of `rows` as the segment file takes it: a string dimension as a dictionary of
+ * the values this segment uses (in first-use order) and per-row ids into it; a numeric one as
+ * numbers or null. `multi`: some row holds a multi-value list.
+ */
+function dimensionColumn(index: IncrementalIndex, d: number, dict: StringDictionary | null, rows: Int32Array) {
   const n = rows.length;
-  const values: SegmentValue[] = new Array(n);
   const col = index.column(d);
   const data = col?.data, len = col?.length ?? 0;
-  let multi = false;
-  let distinct = 0;
   if (dict) {
-    const dv = dict.values;
-    // a bitmap when the segment is large next to the dictionary, a set otherwise
-    const seen = n * 8 >= dv.length ? new Uint8Array(dv.length) : null;
-    const seenSet = seen ? null : new Set<number>();
+    const global = dict.values;
+    const local = new Int32Array(global.length).fill(-1);
+    const dictionary: (string | string[])[] = [];
+    const ids = new Int32Array(n);
+    let multi = false;
     for (let i = 0; i < n; i++) {
       const r = rows[i]!;
       const c = r < len ? data![r]! : NULL_ID;
-      if (c === NULL_ID) { values[i] = null; continue; }
-      const v = dv[c]!;
-      values[i] = v;
-      if (typeof v !== "string") multi = true;
-      if (seen) { if (seen[c] === 0) { seen[c] = 1; distinct++; } }
-      else seenSet!.add(c);
+      if (c === NULL_ID) { ids[i] = -1; continue; }
+      let id = local[c]!;
+      if (id < 0) {
+        id = local[c] = dictionary.length;
+        const v = global[c]!;
+        dictionary.push(v);
+        if (typeof v !== "string") multi = true;
+      }
+      ids[i] = id;
     }
-    if (seenSet) distinct = seenSet.size;
-  } else {
-    const seenSet = new Set<number>();
-    for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      const c = r < len ? data![r]! : Number.NaN;
-      if (c !== c) { values[i] = null; continue; }
-      values[i] = c;
-      seenSet.add(c);
-    }
-    distinct = seenSet.size;
+    return { column: { dictionary, ids } as DictionaryColumn, multi };
   }
-  return { values, distinct, multi };
+  const values: (number | null)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const c = r < len ? data![r]! : Number.NaN;
+    values[i] = c !== c ? null : c;
+  }
+  return { column: values, multi: false };
 }
 
 /** Turns rows into per-bucket incremental indexes, then into segment files. */
@@ -209,7 +212,7 @@ class Indexer {
   }
 
   /** Segment files in time order; each bucket's memory is released once its files are built. */
-  *build(): Generator<BuiltSegment> {
+  async *build(): AsyncGenerator<BuiltSegment> {
     const plan = this.plan;
     const starts = [...this.buckets.keys()].sort((a, b) => a - b);
     for (const start of starts) {
@@ -219,24 +222,22 @@ class Indexer {
       const numPartitions = Math.max(1, Math.ceil(order.length / plan.maxRowsPerSegment));
       for (let p = 0; p < numPartitions; p++) {
         const rows = order.subarray(p * plan.maxRowsPerSegment, Math.min(order.length, (p + 1) * plan.maxRowsPerSegment));
-        yield this.segmentFile(index, rows, p, numPartitions);
+        yield await this.segmentFile(index, rows, p, numPartitions);
       }
     }
   }
 
-  private segmentFile(index: IncrementalIndex, rows: Int32Array, partitionNum: number, numPartitions: number): BuiltSegment {
+  private async segmentFile(index: IncrementalIndex, rows: Int32Array, partitionNum: number, numPartitions: number): Promise<BuiltSegment> {
     const plan = this.plan;
     const { schemas, dictionaries } = this.registry;
     const dims: number[] = [];
     for (let d = 0; d < schemas.length; d++) if (d < this.explicitCount || index.hasValues(d, rows)) dims.push(d);
     const time = Float64Array.from(rows, (r) => index.times.data[r]!);
-    const dimValues: SegmentValue[][] = [];
-    const cardinalities: number[] = [];
+    const dimColumns: SegmentColumns["dimensions"] = [];
     const dimMeta: SegmentFileMeta["dimensions"] = [];
     for (const d of dims) {
-      const { values, distinct, multi } = dimensionValues(index, d, dictionaries[d] ?? null, rows);
-      dimValues.push(values);
-      cardinalities.push(distinct);
+      const { column, multi } = dimensionColumn(index, d, dictionaries[d] ?? null, rows);
+      dimColumns.push(column);
       dimMeta.push({ name: schemas[d]!.name, type: schemas[d]!.type, multiValue: multi });
     }
     const metricValues = plan.aggregators.map((_, m) => Array.from(rows, (r) => index.metric(m, r)));
@@ -253,7 +254,7 @@ class Indexer {
       dimensions: dimMeta,
       metrics: plan.aggregators.map((a) => ({ name: a.name, kind: a.kind, aggregator: a.json })),
     };
-    const bytes = writeSegmentParquet({ meta, time, dimensions: dimValues, metrics: metricValues, cardinalities });
+    const bytes = await writeSegmentParquet({ meta, time, dimensions: dimColumns, metrics: metricValues });
     return {
       dataSource: plan.dataSource,
       interval: index.interval,
