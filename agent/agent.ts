@@ -96,6 +96,7 @@ export class Agent {
         ? new InProcessPool()
         : new ChildPool({
         stopGraceMs: cfg.taskStopGraceMs,
+        retireRssMb: cfg.childRetireMb,
         onChildExit: (info) => {
           if (info.taskId) logger.warn("task process ended", { task: info.taskId, pid: info.pid, code: info.code, signal: info.signal });
         },

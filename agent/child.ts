@@ -8,7 +8,7 @@
  * decides what happens to its tasks. The agent going away (IPC closed) ends the child at once.
  *
  * Retirement: a child whose resident memory ends a task above `DRUID_AGENT_CHILD_RETIRE_MB`
- * (default 512) says so with its `done` and exits; the pool starts a fresh one. A large
+ * (the agent's --child-retire-mb, default 512) says so with its `done` and exits; the pool starts a fresh one. A large
  * ingestion grows the V8 heap and the Parquet writer's WebAssembly memory, and neither gives
  * its pages back: without this, an idle child would keep that peak for good.
  */

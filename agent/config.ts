@@ -24,6 +24,8 @@ export interface AgentConfig {
   shutdownGraceMs: number;
   taskStopGraceMs: number;
   inlineLogBytes: number;
+  /** A task process whose RSS ends a task above this many MB exits and is replaced. */
+  childRetireMb: number;
   json: boolean;
   eventsFile: string | null;
 }
@@ -56,6 +58,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "shutdown-grace-ms", env: "DRUID_AGENT_SHUTDOWN_GRACE_MS", type: "string", help: "On SIGTERM/SIGINT, how long running tasks may finish before they are stopped", default: () => "30000" },
   { flag: "task-stop-grace-ms", env: "DRUID_AGENT_TASK_STOP_GRACE_MS", type: "string", help: "A stopped task's process gets this long after SIGTERM before SIGKILL", default: () => "2000" },
   { flag: "inline-log-bytes", env: "DRUID_AGENT_INLINE_LOG_BYTES", type: "string", help: "Logs/reports up to this size ride inline with the final status; larger ones are uploaded first (0: always upload)", default: () => "65536" },
+  { flag: "child-retire-mb", env: "DRUID_AGENT_CHILD_RETIRE_MB", type: "string", help: "A task process whose resident memory ends a task above this many MB exits; a fresh one replaces it", default: () => "512" },
   { flag: "json", env: "DRUID_AGENT_JSON", type: "boolean", help: "Log one JSON object per line", default: () => "false" },
   { flag: "events-file", env: "DRUID_AGENT_EVENTS_FILE", type: "string", help: "Append task events (JSON lines) to this file", default: () => "" },
 ];
@@ -154,6 +157,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     shutdownGraceMs: int(get("shutdown-grace-ms"), "shutdown-grace-ms", 0, 3_600_000),
     taskStopGraceMs: int(get("task-stop-grace-ms"), "task-stop-grace-ms", 0, 3_600_000),
     inlineLogBytes: int(get("inline-log-bytes"), "inline-log-bytes", 0, 1024 * 1024),
+    childRetireMb: int(get("child-retire-mb"), "child-retire-mb", 1, 1024 * 1024),
     json: bool(get("json"), "json"),
     eventsFile: get("events-file") || null,
   };

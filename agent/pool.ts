@@ -40,6 +40,8 @@ export interface PoolOptions {
   onChildExit?: (info: ChildExit) => void;
   /** Environment of the children (default: the agent's). */
   env?: NodeJS.ProcessEnv;
+  /** A child whose RSS ends a task above this many MB exits and is replaced (agent/child.ts; default 512). */
+  retireRssMb?: number;
 }
 
 interface Slot {
@@ -65,10 +67,10 @@ const CHILD_SCRIPT = fileURLToPath(new URL(BUILT ? "./child.mjs" : "./child.ts",
 /**
  * A young generation of at most 4 MB per semi-space (V8's default is 16 MB) and an old generation
  * that grows by at most 2× at a time (V8 may grow it up to 4×): ingestion allocates many
- * short-lived row objects and then the Parquet writer's buffers, and with V8's defaults a task's
- * peak RSS depended on where its major GCs fell (285–339 MB for the agent tree on the tutorial
- * data). With these the tree stays ~240 MB; measured against 1, 2, 8 and 16 MB semi-spaces in
- * docs/benchmarks.md (16 MB is ~10 % faster but peaks near 300 MB).
+ * short-lived row objects, and with V8's defaults a task's peak RSS depended on where its major
+ * GCs fell (285–339 MB for the agent tree on the tutorial data, with the earlier Parquet writer).
+ * With these the tree stays ~240–260 MB; 8 and 16 MB semi-spaces measure within noise in rows/s
+ * and higher in RSS (docs/benchmarks.md).
  */
 const CHILD_HEAP_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=100"];
 
@@ -112,7 +114,7 @@ export class ChildPool implements TaskPool {
   private spawn(): Slot {
     const child = fork(CHILD_SCRIPT, [], {
       execArgv: this.execArgv,
-      env: this.opts.env ?? process.env,
+      env: { ...(this.opts.env ?? process.env), DRUID_AGENT_CHILD_RETIRE_MB: String(this.opts.retireRssMb ?? 512) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });

@@ -23,6 +23,7 @@ describe("loadConfig", () => {
       shutdownGraceMs: 30_000,
       taskStopGraceMs: 2000,
       inlineLogBytes: 65_536,
+      childRetireMb: 512,
       json: false,
       eventsFile: null,
     });
@@ -41,6 +42,7 @@ describe("loadConfig", () => {
       DRUID_AGENT_DATA_DIR: "data",
       DRUID_AGENT_POLL_TIMEOUT_MS: "1000",
       DRUID_AGENT_SHUTDOWN_GRACE_MS: "5",
+      DRUID_AGENT_CHILD_RETIRE_MB: "2048",
       DRUID_AGENT_JSON: "1",
       DRUID_AGENT_EVENTS_FILE: "/tmp/e.jsonl",
     };
@@ -57,6 +59,7 @@ describe("loadConfig", () => {
       dataDir: resolve("data"),
       pollTimeoutMs: 1000,
       shutdownGraceMs: 5,
+      childRetireMb: 2048,
       json: true,
       eventsFile: "/tmp/e.jsonl",
     });
@@ -78,6 +81,7 @@ describe("loadConfig", () => {
     [["--overlord", "ftp://x"], "--overlord must be an http(s) URL"],
     [["--host", "has space:1"], "--host must look like name:port"],
     [["--isolation", "thread"], "--isolation must be process or none, got [thread]"],
+    [["--child-retire-mb", "0"], "--child-retire-mb must be an integer from 1"],
     [["--nope"], "Unknown option"],
     [["stray"], "Unexpected argument"],
   ])("rejects %j", (args, message) => {
