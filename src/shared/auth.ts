@@ -4,15 +4,15 @@
  */
 export type Principal = "operator" | "agent" | "none";
 
-const encoder = new TextEncoder();
-
-/** Constant-time string comparison: the time taken depends only on the length of `expected`. */
+/**
+ * Constant-time string comparison over UTF-16 code units (no encoding, no allocation: it runs on
+ * every request): the time taken depends only on the length of `expected`.
+ */
 export function timingSafeEqualStr(given: string, expected: string): boolean {
-  const a = encoder.encode(given);
-  const b = encoder.encode(expected);
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) diff |= (a[i % Math.max(a.length, 1)] ?? 0) ^ b[i]!;
-  return diff === 0 && a.length === b.length;
+  const n = given.length;
+  let diff = n ^ expected.length;
+  for (let i = 0; i < expected.length; i++) diff |= (n > 0 ? given.charCodeAt(i % n) : 0) ^ expected.charCodeAt(i);
+  return diff === 0;
 }
 
 export function principalOf(authorization: string | null, adminToken: string, agentToken: string): Principal {

@@ -48,6 +48,8 @@ export function generateTaskId(type: string, dataSource: string | null, nowMs: n
 }
 
 function uuid(random: () => number): string {
+  // the runtime's own v4 UUID (one native call) unless a test injected its randomness
+  if (random === Math.random) return crypto.randomUUID();
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join("");
   return `${hex(8)}-${hex(4)}-4${hex(3)}-${"89ab"[Math.floor(random() * 4)]}${hex(3)}-${hex(12)}`;
 }

@@ -32,6 +32,8 @@ export interface StartOptions {
   agentToken?: string;
   /** Listen on this port (0: any free one). */
   port?: number;
+  /** Open wrangler's DevTools inspector on this port (for profiling the Worker); off by default. */
+  inspectorPort?: number;
 }
 
 export function applyMigrations(persistDir: string): void {
@@ -57,7 +59,7 @@ export async function startDruidEdge(opts: StartOptions = {}): Promise<DruidEdge
     dev: {
       persist: persistDir, // startWorker adds "v3" itself, as `--persist-to` does
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
-      inspector: false,
+      inspector: opts.inspectorPort ? { port: opts.inspectorPort } : false,
       logLevel: "warn",
       watch: false,
     },
