@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, rows } from "./helpers.ts";
+import { SELF } from "cloudflare:test";
+import { ADMIN, api, rows } from "./helpers.ts";
 
 const huge = "x".repeat(2 * 1024 * 1024);
 
@@ -42,6 +43,30 @@ describe("bad input is refused with a 4xx and changes nothing", () => {
       expect(after).toBe(before);
     });
   }
+
+  it("reads a streamed body of undeclared length, and refuses one that grows past the cap with 413", async () => {
+    const streamed = (text: string, chunkSize: number) => {
+      const bytes = new TextEncoder().encode(text);
+      let at = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (at >= bytes.length) return c.close();
+          c.enqueue(bytes.slice(at, at + chunkSize));
+          at += chunkSize;
+        },
+      });
+    };
+    const post = (body: ReadableStream<Uint8Array>) =>
+      SELF.fetch("http://druid.test/druid/indexer/v1/task", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body });
+    const ok = await post(streamed(JSON.stringify({ type: "noop", id: "streamed_ok" }), 7));
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ task: "streamed_ok" });
+    const before = (await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n;
+    const big = await post(streamed(JSON.stringify({ type: "noop", id: "streamed_big", note: huge }), 64 * 1024));
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { errorCode: string }).errorCode).toBe("requestTooLarge");
+    expect((await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n).toBe(before);
+  });
 
   it("still has its tables after SQL-looking input", async () => {
     await api("POST", "/druid/indexer/v1/task", { type: "noop", dataSource: "w'); DELETE FROM tasks; --" });
