@@ -14,7 +14,9 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { tableToIPC } from "apache-arrow";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import initParquetWasm, { Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm/esm";
+import initParquetWasm, {
+  Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch,
+} from "parquet-wasm/esm";
 import type { AggregatorJson, MetricKind } from "./aggregators.ts";
 import type { DimensionType } from "./dimensions.ts";
 import {
@@ -114,16 +116,58 @@ export function loadParquetWriter(): Promise<unknown> {
   return writerReady;
 }
 
-/** Encodes one segment's rows as a Parquet file. */
-export async function writeSegmentParquet(cols: SegmentColumns): Promise<Uint8Array> {
+/**
+ * Rows per row group. The writer is fed one group at a time (its Arrow data built, handed over
+ * and released), so its memory is bounded by a group, not by the segment (Druid's default
+ * segment holds up to 5,000,000 rows).
+ */
+export const ROW_GROUP_ROWS = 100_000;
+
+function sliceOf<T>(values: ArrayLike<T>, start: number, end: number): ArrayLike<T> {
+  return ArrayBuffer.isView(values) ? (values as unknown as Float64Array).subarray(start, end) as unknown as ArrayLike<T> : Array.prototype.slice.call(values, start, end);
+}
+
+/** Rows [start, end) of a dictionary column, with a dictionary of only the values they use. */
+function sliceDictionary(col: DictionaryColumn, start: number, end: number): DictionaryColumn {
+  if (start === 0 && end === col.ids.length) return col;
+  const dictionary: DictionaryColumn["dictionary"][number][] = [];
+  const ids = new Int32Array(end - start);
+  // a dense remap table when the dictionary is not much larger than the slice, else a map
+  const dense = col.dictionary.length <= 4 * (end - start) ? new Int32Array(col.dictionary.length).fill(-1) : null;
+  const sparse = dense ? null : new Map<number, number>();
+  for (let i = start; i < end; i++) {
+    const g = col.ids[i]!;
+    if (g < 0) { ids[i - start] = -1; continue; }
+    let l = dense ? dense[g]! : (sparse!.get(g) ?? -1);
+    if (l < 0) {
+      l = dictionary.length;
+      dictionary.push(col.dictionary[g]!);
+      if (dense) dense[g] = l;
+      else sparse!.set(g, l);
+    }
+    ids[i - start] = l;
+  }
+  return { dictionary, ids };
+}
+
+/** Rows [start, end) of the segment as one Arrow record batch in the writer's memory. */
+function wasmBatch(cols: SegmentColumns, start: number, end: number): WasmRecordBatch[] {
+  const columns: ArrowColumn[] = [timeColumn("__time", sliceOf(cols.time, start, end))];
+  cols.meta.dimensions.forEach((d, i) => {
+    const col = cols.dimensions[i]!;
+    columns.push(dimensionColumn(d, Array.isArray(col) ? (sliceOf(col, start, end) as SegmentValue[]) : sliceDictionary(col, start, end), i));
+  });
+  cols.meta.metrics.forEach((m, i) => {
+    const values = sliceOf(cols.metrics[i]!, start, end);
+    columns.push(m.kind === "long" ? int64Column(m.name, values) : float64Column(m.name, values));
+  });
+  return WasmTable.fromIPCStream(tableToIPC(arrowTable(columns, end - start), "stream")).recordBatches();
+}
+
+/** Encodes one segment's rows as a Parquet file, one row group of at most `rowGroupRows` at a time. */
+export async function writeSegmentParquet(cols: SegmentColumns, rowGroupRows = ROW_GROUP_ROWS): Promise<Uint8Array> {
   await loadParquetWriter();
   const n = cols.time.length;
-  const columns: ArrowColumn[] = [timeColumn("__time", cols.time)];
-  cols.meta.dimensions.forEach((d, i) => columns.push(dimensionColumn(d, cols.dimensions[i]!, i)));
-  cols.meta.metrics.forEach((m, i) =>
-    columns.push(m.kind === "long" ? int64Column(m.name, cols.metrics[i]!) : float64Column(m.name, cols.metrics[i]!)),
-  );
-  const ipc = tableToIPC(arrowTable(columns, n), "stream");
   const props = new WriterPropertiesBuilder()
     .setCompression(Compression.SNAPPY)
     // sorted timestamps delta-pack to a few bits each (a dictionary of them would be ~7 bytes/row)
@@ -131,9 +175,33 @@ export async function writeSegmentParquet(cols: SegmentColumns): Promise<Uint8Ar
     .setColumnEncoding("__time", Encoding.DELTA_BINARY_PACKED)
     .setKeyValueMetadata(new Map([[SEGMENT_METADATA_KEY, JSON.stringify(cols.meta)]]))
     .setCreatedBy("druid-edge")
-    .setMaxRowGroupSize(100_000)
+    .setMaxRowGroupSize(rowGroupRows)
     .build();
-  return writeParquet(WasmTable.fromIPCStream(ipc), props);
+  let start = 0;
+  let first = true;
+  const batches = new ReadableStream<WasmRecordBatch>({
+    pull(controller) {
+      // an empty segment still sends one (empty) batch: the schema comes from it
+      if (start >= n && !first) return controller.close();
+      const end = Math.min(n, start + rowGroupRows);
+      for (const b of wasmBatch(cols, start, end)) controller.enqueue(b);
+      start = end;
+      first = false;
+    },
+  });
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of (await transformParquetStream(batches, props)) as ReadableStream<Uint8Array>) {
+    parts.push(part);
+    size += part.byteLength;
+  }
+  const file = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    file.set(p, at);
+    at += p.byteLength;
+  }
+  return file;
 }
 
 const asArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>

@@ -67,6 +67,20 @@ describe("segment files (Parquet)", () => {
     expect(rows[0]).toEqual({ __time: new Date(time[0]!), s: "héllo ☃" });
   });
 
+  it("writes a segment one row group at a time (dictionary columns sliced per group) and reads it back whole", async () => {
+    const bytes = await writeSegmentParquet(columns, 2);
+    const md = parquetMetadata(bytes.buffer as ArrayBuffer);
+    expect(md.row_groups.map((g) => Number(g.num_rows))).toEqual([2, 1]);
+    const { rows } = await readSegmentParquet(bytes);
+    expect(rows).toEqual((await readSegmentParquet(await writeSegmentParquet(columns))).rows);
+    // dictionary-encoded input (as the index hands it over), sliced across groups
+    const dictCols = {
+      ...columns,
+      dimensions: [{ dictionary: ["héllo ☃", ""], ids: Int32Array.of(0, -1, 1) }, { dictionary: [["a", "b"], "solo"], ids: Int32Array.of(0, 1, -1) }, ...columns.dimensions.slice(2)],
+    };
+    expect((await readSegmentParquet(await writeSegmentParquet(dictCols, 1))).rows).toEqual(rows);
+  });
+
   it("stores long values exactly across the whole safe-integer range, negatives included", async () => {
     const longs = [-(2 ** 53 - 1), -1, 2 ** 32, -(2 ** 32) + 1, 2 ** 31, 0];
     const m: SegmentFileMeta = { ...meta, numRows: longs.length, dimensions: [{ name: "l", type: "long", multiValue: false }], metrics: [] };
