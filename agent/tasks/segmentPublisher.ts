@@ -49,15 +49,25 @@ export function segmentKey(dataSource: string, interval: string, version: string
 
 export class SegmentPublisher {
   private locks: Array<TaskLock & { parsed: Interval }> | null = null;
+  /**
+   * An overwrite asks for the locks it holds when it starts (the Overlord took them when the task
+   * became ready), so the answer is in by the time the first segment is built instead of costing
+   * a round trip then. A lock revoked in between fails the publish, which checks them again.
+   */
+  private readonly heldLocks: Promise<TaskLock[]> | null;
   private previousSegmentId: string | null = null;
   readonly segments: DataSegmentJson[] = [];
 
-  constructor(private readonly ctx: IngestTaskContext, private readonly o: PublisherOptions) {}
+  constructor(private readonly ctx: IngestTaskContext, private readonly o: PublisherOptions) {
+    this.heldLocks = o.append ? null : ctx.client.action<TaskLock[]>({ type: "lockList" });
+    // a failure surfaces when the first segment needs a version (or never, if none is built)
+    this.heldLocks?.catch(() => {});
+  }
 
   /** Version for an overwrite of `interval`: a held lock containing it, else one acquired now. */
   private async lockVersion(interval: Interval): Promise<string> {
     if (!this.locks) {
-      const held = await this.ctx.client.action<TaskLock[]>({ type: "lockList" });
+      const held = await (this.heldLocks ?? this.ctx.client.action<TaskLock[]>({ type: "lockList" }));
       this.locks = held.filter((l) => !l.revoked && l.dataSource === this.o.dataSource).map((l) => ({ ...l, parsed: parseInterval(l.interval) }));
     }
     const hit = this.locks.find((l) => contains(l.parsed, interval));
