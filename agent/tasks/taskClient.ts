@@ -94,7 +94,7 @@ export class TaskClient {
   }
 
   async putObject(key: string, bytes: Uint8Array): Promise<void> {
-    const res = await this.request(this.objectUrl(key), { method: "PUT", headers: this.headers({ "content-type": "application/octet-stream" }), body: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
+    const res = await this.request(this.objectUrl(key), { method: "PUT", headers: this.headers({ "content-type": "application/octet-stream" }), body: bytes as Uint8Array<ArrayBuffer> });
     if (!res.ok) return this.fail(res, `Upload of [${key}]`);
     await res.body?.cancel();
   }
