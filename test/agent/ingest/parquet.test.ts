@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import { readSegmentMeta, readSegmentParquet, writeSegmentParquet, type SegmentFileMeta } from "../../../agent/ingest/parquet.ts";
@@ -79,6 +80,14 @@ describe("segment files (Parquet)", () => {
       dimensions: [{ dictionary: ["héllo ☃", ""], ids: Int32Array.of(0, -1, 1) }, { dictionary: [["a", "b"], "solo"], ids: Int32Array.of(0, 1, -1) }, ...columns.dimensions.slice(2)],
     };
     expect((await readSegmentParquet(await writeSegmentParquet(dictCols, 1))).rows).toEqual(rows);
+  });
+
+  it("still reads a segment written by the earlier writer (hyparquet-writer, GZIP pages), so older segments can be compacted", async () => {
+    // written by agent/ingest/parquet.ts at 3b64b8e from this file's `columns`
+    const bytes = new Uint8Array(readFileSync(new URL("../fixtures/segment-hyparquet-writer-gzip.parquet", import.meta.url)));
+    const md = parquetMetadata(bytes.buffer as ArrayBuffer);
+    expect(md.row_groups[0]!.columns.some((c) => c.meta_data!.codec === "GZIP")).toBe(true);
+    expect(await readSegmentParquet(bytes)).toEqual(await readSegmentParquet(await writeSegmentParquet(columns)));
   });
 
   it("stores long values exactly across the whole safe-integer range, negatives included", async () => {
