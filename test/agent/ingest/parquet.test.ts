@@ -90,6 +90,17 @@ describe("segment files (Parquet)", () => {
     expect(await readSegmentParquet(bytes)).toEqual(await readSegmentParquet(await writeSegmentParquet(columns)));
   });
 
+  it("writes dimensions that are null in every row (an explicit dimension the input never has)", async () => {
+    const m: SegmentFileMeta = {
+      ...meta,
+      dimensions: [{ name: "s", type: "string", multiValue: false }, { name: "tags", type: "string", multiValue: true }, { name: "l", type: "long", multiValue: false }],
+      metrics: [],
+    };
+    const none = () => ({ dictionary: [], ids: Int32Array.of(-1, -1, -1) });
+    const { rows } = await readSegmentParquet(await writeSegmentParquet({ meta: m, time, dimensions: [none(), none(), [null, null, null]], metrics: [] }));
+    expect(rows).toEqual(time.map((t) => ({ __time: t, s: null, tags: null, l: null })));
+  });
+
   it("stores long values exactly across the whole safe-integer range, negatives included", async () => {
     const longs = [-(2 ** 53 - 1), -1, 2 ** 32, -(2 ** 32) + 1, 2 ** 31, 0];
     const m: SegmentFileMeta = { ...meta, numRows: longs.length, dimensions: [{ name: "l", type: "long", multiValue: false }], metrics: [] };
