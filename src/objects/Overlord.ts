@@ -20,7 +20,7 @@ import { OverlordStore, parseLocation, runnerStateOf, type TaskRow } from "../me
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { TaskActions, type TaskAction } from "../overlord/taskActions.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
-import { DruidError, asDruidError, invalidInput, notFound, toWire } from "../shared/errors.ts";
+import { DruidError, invalidInput, notFound, rpcResult, type RpcResult } from "../shared/errors.ts";
 import { GroupCommit } from "../shared/groupCommit.ts";
 import { toIso } from "../shared/intervals.ts";
 import { AlarmScheduler } from "../duties/alarmScheduler.ts";
@@ -75,14 +75,6 @@ function rowToStatusPlus(row: TaskRow): TaskStatusPlus {
   };
 }
 
-/** Runs an RPC body and turns any failure into an error that survives the RPC boundary. */
-async function rpc<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toWire(asDruidError(err));
-  }
-}
 
 export class Overlord extends DurableObject<Env> {
   /** Test hook: added to Date.now(), so tests can move time without sleeping. */
@@ -192,8 +184,8 @@ export class Overlord extends DurableObject<Env> {
   // ---- tasks ---------------------------------------------------------------------------------
 
   /** All-or-nothing submission; answers after the tasks (and any assignment) are in D1. */
-  async submit(tasks: Task[]): Promise<string[]> {
-    return rpc(async () => {
+  async submit(tasks: Task[]): Promise<RpcResult<string[]>> {
+    return rpcResult(async () => {
       // Generated ids (timestamp + random part) cannot already exist; only given ids are looked up.
       const userIds = tasks.filter((t) => !t.generatedId).map((t) => t.id).filter((id) => !this.core.queue.get(id));
       const known = userIds.length > 0 ? await this.store.existingIds(userIds) : new Set<string>();
@@ -203,8 +195,8 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  async getTask(id: string): Promise<Record<string, unknown> | null> {
-    return rpc(async () => {
+  async getTask(id: string): Promise<RpcResult<Record<string, unknown> | null>> {
+    return rpcResult(async () => {
       const e = this.core.queue.get(id);
       if (e) return e.task.payload;
       const row = await this.store.getTask(id);
@@ -212,8 +204,8 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  async taskStatus(id: string): Promise<TaskStatusPlus | null> {
-    return rpc(async () => {
+  async taskStatus(id: string): Promise<RpcResult<TaskStatusPlus | null>> {
+    return rpcResult(async () => {
       const s = this.core.statusOf(id);
       if (s) return s;
       const row = await this.store.getTask(id);
@@ -221,8 +213,8 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  async taskStatuses(ids: string[]): Promise<Record<string, TaskStatusJson>> {
-    return rpc(async () => {
+  async taskStatuses(ids: string[]): Promise<RpcResult<Record<string, TaskStatusJson>>> {
+    return rpcResult(async () => {
       const out: Record<string, TaskStatusJson> = {};
       const missing: string[] = [];
       for (const id of ids) {
@@ -239,60 +231,58 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  async listTasks(filter: TaskListFilter): Promise<TaskStatusPlus[]> {
-    return rpc(async () => {
-      const match = (ds: string, type: string) =>
-        (filter.dataSource === undefined || ds === filter.dataSource) && (filter.type === undefined || type === filter.type);
-      const active =
-        filter.state === "complete"
-          ? []
-          : this.core
-              .activeEntries(filter.state)
-              .filter((e) => match(e.task.dataSource, e.task.type))
-              .map(statusPlus);
-      let complete: TaskStatusPlus[] = [];
-      if (filter.state === undefined || filter.state === "complete") {
-        const sinceMs = this.now() - (filter.lookbackMs ?? this.config.recentlyFinishedThresholdMs);
-        const rows = await this.store.listComplete({ dataSource: filter.dataSource, type: filter.type, sinceMs, max: filter.max });
-        const fromRows = rows.map(rowToStatusPlus);
-        // Completions decided in memory but maybe not committed yet are shown from memory.
-        const seen = new Set(fromRows.map((r) => r.id));
-        const recent = [...this.core.queue.recent.values()]
-          .filter((e) => !seen.has(e.task.id) && e.createdMs >= sinceMs && match(e.task.dataSource, e.task.type))
-          .map(statusPlus);
-        complete = [...recent, ...fromRows].sort((a, b) => (a.createdTime < b.createdTime ? 1 : a.createdTime > b.createdTime ? -1 : 0));
-        if (filter.max !== undefined) complete = complete.slice(0, filter.max);
-      }
-      return [...complete, ...active];
-    });
+  /** The task list serialised here: one string crosses the RPC boundary instead of thousands of objects. */
+  async listTasksJson(filter: TaskListFilter): Promise<RpcResult<string>> {
+    return rpcResult(async () => JSON.stringify(await this.tasksMatching(filter)));
   }
 
-  /** listTasks serialised here: one string crosses the RPC boundary instead of thousands of objects. */
-  async listTasksJson(filter: TaskListFilter): Promise<string> {
-    return JSON.stringify(await this.listTasks(filter));
+  private async tasksMatching(filter: TaskListFilter): Promise<TaskStatusPlus[]> {
+    const match = (ds: string, type: string) =>
+      (filter.dataSource === undefined || ds === filter.dataSource) && (filter.type === undefined || type === filter.type);
+    const active =
+      filter.state === "complete"
+        ? []
+        : this.core
+            .activeEntries(filter.state)
+            .filter((e) => match(e.task.dataSource, e.task.type))
+            .map(statusPlus);
+    let complete: TaskStatusPlus[] = [];
+    if (filter.state === undefined || filter.state === "complete") {
+      const sinceMs = this.now() - (filter.lookbackMs ?? this.config.recentlyFinishedThresholdMs);
+      const rows = await this.store.listComplete({ dataSource: filter.dataSource, type: filter.type, sinceMs, max: filter.max });
+      const fromRows = rows.map(rowToStatusPlus);
+      // Completions decided in memory but maybe not committed yet are shown from memory.
+      const seen = new Set(fromRows.map((r) => r.id));
+      const recent = [...this.core.queue.recent.values()]
+        .filter((e) => !seen.has(e.task.id) && e.createdMs >= sinceMs && match(e.task.dataSource, e.task.type))
+        .map(statusPlus);
+      complete = [...recent, ...fromRows].sort((a, b) => (a.createdTime < b.createdTime ? 1 : a.createdTime > b.createdTime ? -1 : 0));
+      if (filter.max !== undefined) complete = complete.slice(0, filter.max);
+    }
+    return [...complete, ...active];
   }
 
-  async shutdown(id: string): Promise<void> {
-    return rpc(async () => {
+  async shutdown(id: string): Promise<RpcResult<void>> {
+    return rpcResult(async () => {
       if (this.core.queue.shutdown(id)) await this.durable();
     });
   }
 
   /** Returns the number of tasks shut down (0 → the route answers 404 as Druid does). */
-  async shutdownAll(dataSource: string): Promise<number> {
-    return rpc(async () => {
+  async shutdownAll(dataSource: string): Promise<RpcResult<number>> {
+    return rpcResult(async () => {
       const n = this.core.queue.shutdownDataSource(dataSource);
       if (n > 0) await this.durable();
       return n;
     });
   }
 
-  async lockedIntervals(filters: LockFilterPolicy[]): Promise<Record<string, string[]>> {
-    return rpc(() => this.core.lockedIntervals(filters));
+  async lockedIntervals(filters: LockFilterPolicy[]): Promise<RpcResult<Record<string, string[]>>> {
+    return rpcResult(() => this.core.lockedIntervals(filters));
   }
 
   async activeLocks(filters: LockFilterPolicy[]) {
-    return rpc(() => this.core.activeLocks(filters));
+    return rpcResult(() => this.core.activeLocks(filters));
   }
 
   // ---- logs and reports ----------------------------------------------------------------------
@@ -303,54 +293,54 @@ export class Overlord extends DurableObject<Env> {
     if (!worker || (host !== null && worker !== host)) throw notFound(`Task [${taskId}] was not assigned to ${host === null ? "any worker" : `worker [${host}]`}`);
   }
 
-  async putLog(host: string | null, taskId: string, log: string): Promise<void> {
-    return rpc(async () => {
+  async putLog(host: string | null, taskId: string, log: string): Promise<RpcResult<void>> {
+    return rpcResult(async () => {
       await this.assertAssignedTo(taskId, host);
       this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
       await this.durable();
     });
   }
 
-  async putReports(host: string | null, taskId: string, payload: Record<string, unknown>): Promise<void> {
-    return rpc(async () => {
+  async putReports(host: string | null, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
+    return rpcResult(async () => {
       await this.assertAssignedTo(taskId, host);
       this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
       await this.durable();
     });
   }
 
-  async getLog(taskId: string): Promise<string | null> {
-    return rpc(() => this.store.getLog(taskId));
+  async getLog(taskId: string): Promise<RpcResult<string | null>> {
+    return rpcResult(() => this.store.getLog(taskId));
   }
 
-  async getReports(taskId: string): Promise<unknown | null> {
-    return rpc(() => this.store.getReports(taskId));
+  async getReports(taskId: string): Promise<RpcResult<unknown | null>> {
+    return rpcResult(() => this.store.getReports(taskId));
   }
 
   // ---- workers -------------------------------------------------------------------------------
 
   async workers() {
-    return rpc(() => this.core.runner.workerInfo());
+    return rpcResult(() => this.core.runner.workerInfo());
   }
 
   async totalWorkerCapacity() {
-    return rpc(() => this.core.runner.capacity());
+    return rpcResult(() => this.core.runner.capacity());
   }
 
-  async setWorkerEnabled(host: string, enabled: boolean): Promise<boolean> {
-    return rpc(async () => {
+  async setWorkerEnabled(host: string, enabled: boolean): Promise<RpcResult<boolean>> {
+    return rpcResult(async () => {
       const ok = this.core.runner.setDisabled(host, !enabled);
       if (ok) await this.durable();
       return ok;
     });
   }
 
-  async getWorkerConfig(): Promise<WorkerBehaviorConfig | null> {
-    return rpc(() => this.store.loadConfig<WorkerBehaviorConfig>("worker.config"));
+  async getWorkerConfig(): Promise<RpcResult<WorkerBehaviorConfig | null>> {
+    return rpcResult(() => this.store.loadConfig<WorkerBehaviorConfig>("worker.config"));
   }
 
-  async setWorkerConfig(config: WorkerBehaviorConfig, audit: AuditInfo): Promise<void> {
-    return rpc(async () => {
+  async setWorkerConfig(config: WorkerBehaviorConfig, audit: AuditInfo): Promise<RpcResult<void>> {
+    return rpcResult(async () => {
       this.core.runner.behavior = config;
       this.core.ctx.writes.add({ kind: "config", data: { name: "worker.config", payload: config } });
       this.core.ctx.writes.add({
@@ -363,7 +353,7 @@ export class Overlord extends DurableObject<Env> {
   }
 
   async auditHistory(key: string, filter: { sinceMs?: number; count?: number }) {
-    return rpc(async () => {
+    return rpcResult(async () => {
       const rows = await this.store.auditHistory({ key, ...filter });
       return rows.map((r) => ({
         key: r.key,
@@ -379,8 +369,8 @@ export class Overlord extends DurableObject<Env> {
   // ---- agents --------------------------------------------------------------------------------
 
   /** One agent poll (docs/agent-protocol.md). Resolves null for "no news" (204). */
-  async poll(req: PollRequest): Promise<AgentPollResponse | null> {
-    return rpc(async () => {
+  async poll(req: PollRequest): Promise<RpcResult<AgentPollResponse | null>> {
+    return rpcResult(async () => {
       this.storeInlineLogs(req);
       const outcome = this.core.runner.poll(req);
       const host = req.worker.host;
@@ -496,16 +486,16 @@ export class Overlord extends DurableObject<Env> {
   }
 
   /** A task action (POST /druid/indexer/v1/action), answered with Druid's JSON for it. */
-  async action(taskId: string, credential: string, action: TaskAction): Promise<unknown> {
-    return rpc(async () => {
+  async action(taskId: string, credential: string, action: TaskAction): Promise<RpcResult<unknown>> {
+    return rpcResult(async () => {
       const e = await this.runningTaskFor(taskId, credential);
       return this.actions.perform(e, action);
     });
   }
 
   /** Checks a task credential (deep-storage writes); returns the task's dataSource. */
-  async verifyTaskCredential(taskId: string, credential: string): Promise<string> {
-    return rpc(async () => (await this.runningTaskFor(taskId, credential)).task.dataSource);
+  async verifyTaskCredential(taskId: string, credential: string): Promise<RpcResult<string>> {
+    return rpcResult(async () => (await this.runningTaskFor(taskId, credential)).task.dataSource);
   }
 }
 
