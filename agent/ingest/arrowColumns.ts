@@ -22,6 +22,8 @@ export interface ArrowColumn {
 }
 
 const TWO_32 = 4294967296;
+/** Index of the low 32-bit word of a 64-bit integer in memory (0 on little-endian machines). */
+const LOW_WORD = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 0 : 1;
 
 function validity(n: number, isNull: (i: number) => boolean): { nullBitmap: Uint8Array | undefined; nullCount: number } {
   const bitmap = new Uint8Array((n + 7) >> 3);
@@ -34,9 +36,9 @@ function validity(n: number, isNull: (i: number) => boolean): { nullBitmap: Uint
 }
 
 /**
- * 64-bit integers written as two 32-bit words (little-endian, as every platform Node runs on):
- * a BigInt per value would be allocated otherwise. Exact for |v| < 2^53, which is what a
- * JavaScript number holds exactly.
+ * 64-bit integers written as two 32-bit words in the machine's byte order: a BigInt per value
+ * would be allocated otherwise. Exact for |v| < 2^53, which is what a JavaScript number holds
+ * exactly.
  */
 function int64Words(values: ArrayLike<number | null>): BigInt64Array {
   const words = new Int32Array(values.length * 2);
@@ -45,8 +47,8 @@ function int64Words(values: ArrayLike<number | null>): BigInt64Array {
     if (x === null || x === undefined) continue;
     const v = Math.trunc(x);
     const hi = Math.floor(v / TWO_32);
-    words[2 * i] = (v - hi * TWO_32) | 0;
-    words[2 * i + 1] = hi | 0;
+    words[2 * i + LOW_WORD] = (v - hi * TWO_32) | 0;
+    words[2 * i + 1 - LOW_WORD] = hi | 0;
   }
   return new BigInt64Array(words.buffer);
 }
