@@ -34,6 +34,8 @@ export interface AgentDeps {
   pool?: TaskPool;
   /** Sees every event (also written to --events-file). */
   onEvent?: (e: AgentEvent) => void;
+  /** How long news waits for tasks about to finish (default LINGER_MS; tests widen it for slow machines). */
+  lingerMs?: number;
 }
 
 /** Debounce between news and the poll that carries it. */
@@ -77,6 +79,7 @@ export class Agent {
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly lingerMs: number;
   readonly pool: TaskPool;
   private readonly location: TaskLocation;
   private readonly ip: string;
@@ -89,6 +92,7 @@ export class Agent {
     this.fetch = deps.fetch ?? globalThis.fetch;
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
+    this.lingerMs = deps.lingerMs ?? LINGER_MS;
     this.events = new EventSink(cfg.eventsFile, deps.onEvent ?? null);
     this.pool =
       deps.pool ??
@@ -146,7 +150,7 @@ export class Agent {
     const backoff = new Backoff(100, 5000, this.random);
     let resetsInARow = 0;
     while (!this.stopped) {
-      if (this.counter !== null && this.hasNews()) await this.waitUntil(() => this.stopped || !this.finishingSoon(), LINGER_MS);
+      if (this.counter !== null && this.hasNews()) await this.waitUntil(() => this.stopped || !this.finishingSoon(), this.lingerMs);
       const full = this.counter === null;
       const now = this.now();
       const carried = [...this.tasks.values()].filter((t) => isReported(t, full, now));
@@ -188,12 +192,12 @@ export class Agent {
     return false;
   }
 
-  /** Whether some task will likely be final within LINGER_MS: just handed out, just started, or shipping. */
+  /** Whether some task will likely be final within the linger: just handed out, just started, or shipping. */
   private finishingSoon(): boolean {
     const now = this.now();
     for (const t of this.tasks.values()) {
       if (t.phase === "dispatched" || t.phase === "shipping") return true;
-      if (t.phase === "running" && t.startedAt !== null && now - t.startedAt < LINGER_MS) return true;
+      if (t.phase === "running" && t.startedAt !== null && now - t.startedAt < this.lingerMs) return true;
       if (t.phase === "queued" && this.used + t.requiredCapacity <= this.cfg.capacity) return true;
     }
     return false;

@@ -10,8 +10,8 @@ import { alive, maxConcurrent, release, sleeper, startTestAgent, waitFor, type T
 let overlord: FakeOverlord;
 let running: TestAgent | null = null;
 
-function agentWith(overrides: Parameters<typeof startTestAgent>[1] = {}): TestAgent {
-  running = startTestAgent(overlord, { shutdownGraceMs: 0, ...overrides });
+function agentWith(overrides: Parameters<typeof startTestAgent>[1] = {}, deps: Parameters<typeof startTestAgent>[2] = {}): TestAgent {
+  running = startTestAgent(overlord, { shutdownGraceMs: 0, ...overrides }, deps);
   return running;
 }
 
@@ -313,7 +313,8 @@ describe("--isolation none (tasks inside the agent)", () => {
 
 describe("batching news", () => {
   it("holds a finished task's status briefly while another task that just started finishes, then reports both in one poll", async () => {
-    agentWith({ isolation: "none", capacity: 2 });
+    // a wide linger: on a loaded machine the 3 ms task's timer can fire well after 10 ms
+    agentWith({ isolation: "none", capacity: 2 }, { lingerMs: 2000 });
     await overlord.waitFor(() => (overlord.polls().length >= 2 ? true : null), "the agent to poll");
     overlord.assignAll([
       { type: "noop", id: "first", runTime: 0 },
