@@ -116,7 +116,7 @@ export class ChildPool implements TaskPool {
       execArgv: this.execArgv,
       env: { ...(this.opts.env ?? process.env), DRUID_AGENT_CHILD_RETIRE_MB: String(this.opts.retireRssMb ?? 512) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      serialization: "advanced",
+      serialization: "json",
     });
     this.spawned++;
     let markReady!: () => void;
