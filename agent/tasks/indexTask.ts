@@ -4,7 +4,7 @@
  * in one transactional action under the task's locks, and reports Druid's ingestionStatsAndErrors.
  */
 import { IngestionError, planIngestion, runIngestion, type IndexSpecJson } from "../ingest/index.ts";
-import { parseTask } from "../../src/overlord/taskSpec.ts";
+import { taskLockType, type LockContext } from "../../src/overlord/taskLockType.ts";
 import type { IngestTaskContext, IngestTaskOutcome } from "./context.ts";
 import { ingestionReport } from "./reports.ts";
 import { SegmentPublisher } from "./segmentPublisher.ts";
@@ -14,7 +14,8 @@ export async function runIndexTask(ctx: IngestTaskContext): Promise<IngestTaskOu
   let published = 0;
   try {
     const plan = planIngestion(task as { spec: IndexSpecJson });
-    const { lockType } = parseTask(ctx.task, { now: Date.now(), maxPayloadBytes: Number.MAX_SAFE_INTEGER });
+    // the Overlord validated the task (and its context) when it was submitted
+    const lockType = taskLockType(String(ctx.task["type"]), (ctx.task["context"] ?? {}) as LockContext, ctx.task);
     const append = (task.spec?.ioConfig as { appendToExisting?: boolean } | undefined)?.appendToExisting === true;
     const publisher = new SegmentPublisher(ctx, {
       dataSource: plan.dataSource,

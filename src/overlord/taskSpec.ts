@@ -11,6 +11,7 @@ import { invalidInput } from "../shared/errors.ts";
 import { bucket, formatInterval, parseGranularity, parseInterval, type GranularityName, type Interval } from "../shared/intervals.ts";
 import { generateTaskId, validateId } from "../shared/ids.ts";
 import type { LockType } from "./lockbox.ts";
+import { taskLockType } from "./taskLockType.ts";
 
 export const TASK_TYPES = ["noop", "index", "index_parallel", "kill", "compact"] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -172,18 +173,7 @@ export function parseTask(input: unknown, opts: ParseOptions): Task {
   if (size > opts.maxPayloadBytes) {
     throw invalidInput(`Task payload of [${size}] bytes exceeds the maximum [${opts.maxPayloadBytes}] (druid.indexer.queue.maxTaskPayloadSize)`);
   }
-  return { id, groupId, type, dataSource, priority, resource, context, lockIntervals, lockType: lockTypeOf(type, ctx, raw), payload, generatedId: base.id === undefined };
-}
-
-/** Druid's TaskLocks.determineLockTypeForAppend / Tasks: context decides, EXCLUSIVE by default. */
-function lockTypeOf(type: string, ctx: z.infer<typeof contextSchema>, raw: Record<string, unknown>): LockType {
-  if (ctx.taskLockType) return ctx.taskLockType;
-  if (ctx.useConcurrentLocks) {
-    const append = (raw["spec"] as { ioConfig?: { appendToExisting?: boolean } } | undefined)?.ioConfig?.appendToExisting === true;
-    return (type === "index" || type === "index_parallel") && append ? "APPEND" : "REPLACE";
-  }
-  if (ctx.useSharedLock) return "SHARED";
-  return "EXCLUSIVE";
+  return { id, groupId, type, dataSource, priority, resource, context, lockIntervals, lockType: taskLockType(type, ctx, raw), payload, generatedId: base.id === undefined };
 }
 
 /** The interval grown to whole segment-granularity buckets (what a time-chunk lock must cover). */
