@@ -5,10 +5,9 @@
  * there is no build step to remember: the build takes well under a second and is cached under
  * node_modules/.cache/druid-edge-agent/<hash of the output>, written once, atomically, so
  * agents started together share it. The pure-JavaScript dependencies of the task code are
- * bundled too: loaded one module file at a time, apache-arrow took ~200 ms and zod ~95 ms, and
- * a task process pays that on its first ingestion task (the ingestion chunk with everything in
- * it: ~160 ms, against ~210 ms for the same code unbundled). parquet-wasm and the rest stay in
- * node_modules.
+ * bundled too: loaded one module file at a time, apache-arrow alone took ~200 ms, and a task
+ * process pays that on its first ingestion task (the ingestion chunk with everything in it loads
+ * in ~85-115 ms). parquet-wasm stays in node_modules.
  *
  * A manifest beside the builds lists the source files of the last build with a hash of their
  * contents (and esbuild's version): when they are unchanged the agent starts from that build
@@ -44,7 +43,7 @@ function cachedBuild() {
 }
 
 /** Packages compiled into the bundle (with what they import); every other import stays external. */
-const BUNDLED_PACKAGES = new Set(["apache-arrow", "zod", "luxon", "picomatch", "hyparquet"]);
+const BUNDLED_PACKAGES = new Set(["apache-arrow", "luxon", "picomatch", "hyparquet"]);
 
 const externals = {
   name: "externals",
