@@ -1,0 +1,99 @@
+/**
+ * Benchmark probe (not a test): CPU per request of each process in the request path, per route,
+ * at one concurrency, against wrangler's dev server — the workerd that runs the Worker, the
+ * Overlord and local D1 ("worker"), wrangler's proxy workerd ("proxy") and this process's
+ * closed-loop clients ("client"). It explains bench:submit's ratio on a CPU-bound machine: the
+ * ratio of two routes' rates is about the ratio of their summed CPU per request.
+ *
+ *   npx tsx bench/cpu-per-request.ts [--routes noop,status,submit] [--rounds 3] [--seconds 3] [--concurrency 64]
+ *
+ * CPU comes from /proc/<pid>/stat (Linux only); the worker's workerd is told from the proxy's by
+ * the local D1 database (.sqlite) it holds open.
+ */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { startDruidEdge } from "../test/support/node/cluster.ts";
+import { fmt, runLoad } from "./lib/load.ts";
+
+const { values } = parseArgs({
+  options: {
+    routes: { type: "string", default: "noop,status,submit" },
+    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "64" },
+  },
+});
+const routes = values.routes.split(",");
+const concurrency = Number(values.concurrency);
+
+/** Clock ticks (1/100 s) of user + system CPU of a process. */
+function cpuTicks(pid: string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+function holdsSqlite(pid: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).includes(".sqlite");
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+function workerdPids(): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        return cmd[0]!.endsWith("/workerd") && cmd[1] === "serve";
+      } catch {
+        return false;
+      }
+    });
+}
+
+const edge = await startDruidEdge();
+try {
+  const auth = { Authorization: `Bearer ${edge.adminToken}` };
+  const sends: Record<string, () => Promise<Response>> = {
+    noop: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }),
+    status: () => fetch(`${edge.url}/status`, { headers: auth }),
+    submit: () => fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"noop","runTime":0}' }),
+  };
+  for (const r of routes) if (!sends[r]) throw new Error(`unknown route ${r} (noop, status, submit)`);
+  // warm up: the first requests through a fresh workerd run cold code (and the D1 file opens)
+  for (const r of routes) await runLoad({ concurrency: 4, durationMs: 1000, send: sends[r]! });
+  const pids = workerdPids();
+  const worker = pids.find(holdsSqlite);
+  const proxy = pids.find((p) => p !== worker);
+  if (!worker || !proxy) throw new Error(`expected two workerd processes (worker and proxy), found ${pids.length}`);
+  const totals: Record<string, { requests: number; rps: number[]; worker: number; proxy: number; client: number }> = {};
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const r of routes) {
+      const w0 = cpuTicks(worker), p0 = cpuTicks(proxy), c0 = process.cpuUsage();
+      const res = await runLoad({ concurrency, durationMs: Number(values.seconds) * 1000, send: sends[r]! });
+      const c = process.cpuUsage(c0);
+      const t = (totals[r] ??= { requests: 0, rps: [], worker: 0, proxy: 0, client: 0 });
+      t.requests += res.count;
+      t.rps.push(res.rps);
+      t.worker += (cpuTicks(worker) - w0) * 10;
+      t.proxy += (cpuTicks(proxy) - p0) * 10;
+      t.client += (c.user + c.system) / 1000;
+    }
+  }
+  console.log(`CPU ms per request at concurrency ${concurrency} (${values.rounds} interleaved rounds of ${values.seconds} s per route)`);
+  for (const [r, t] of Object.entries(totals)) {
+    const per = (ms: number) => fmt(ms / t.requests, 2);
+    console.log(`${r}: req/s ${t.rps.map((x) => fmt(x, 0)).join(" / ")} | worker ${per(t.worker)} proxy ${per(t.proxy)} client ${per(t.client)} | sum ${per(t.worker + t.proxy + t.client)}`);
+  }
+} finally {
+  await edge.dispose();
+}
