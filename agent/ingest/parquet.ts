@@ -127,9 +127,11 @@ function sliceOf<T>(values: ArrayLike<T>, start: number, end: number): ArrayLike
   return ArrayBuffer.isView(values) ? (values as unknown as Float64Array).subarray(start, end) as unknown as ArrayLike<T> : Array.prototype.slice.call(values, start, end);
 }
 
-/** Rows [start, end) of a dictionary column, with a dictionary of only the values they use. */
+/**
+ * Rows [start, end) of a dictionary column, with a dictionary of only the values they use (in
+ * first-use order): the caller may hand over a dictionary shared with other segments.
+ */
 function sliceDictionary(col: DictionaryColumn, start: number, end: number): DictionaryColumn {
-  if (start === 0 && end === col.ids.length) return col;
   const dictionary: DictionaryColumn["dictionary"][number][] = [];
   const ids = new Int32Array(end - start);
   // a dense remap table when the dictionary is not much larger than the slice, else a map

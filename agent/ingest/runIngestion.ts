@@ -103,34 +103,24 @@ export async function runIngestion(spec: IndexSpecJson | { spec: IndexSpecJson }
 }
 
 /**
- * Dimension `d` of `rows` as the segment file takes it: a string dimension as a dictionary of
- * the values this segment uses (in first-use order) and per-row ids into it; a numeric one as
- * numbers or null. `multi`: some row holds a multi-value list.
+ * Dimension `d` of `rows` as the segment file takes it: a string dimension as ids into the
+ * ingestion's dictionary for it (the writer keeps only the values each row group uses), a numeric
+ * one as numbers or null. `multi`: some row holds a multi-value list.
  */
 function dimensionColumn(index: IncrementalIndex, d: number, dict: StringDictionary | null, rows: Int32Array) {
   const n = rows.length;
   const col = index.column(d);
   const data = col?.data, len = col?.length ?? 0;
   if (dict) {
-    const global = dict.values;
-    const local = new Int32Array(global.length).fill(-1);
-    const dictionary: (string | string[])[] = [];
     const ids = new Int32Array(n);
     let multi = false;
     for (let i = 0; i < n; i++) {
       const r = rows[i]!;
       const c = r < len ? data![r]! : NULL_ID;
-      if (c === NULL_ID) { ids[i] = -1; continue; }
-      let id = local[c]!;
-      if (id < 0) {
-        id = local[c] = dictionary.length;
-        const v = global[c]!;
-        dictionary.push(v);
-        if (typeof v !== "string") multi = true;
-      }
-      ids[i] = id;
+      ids[i] = c;
+      if (!multi && c !== NULL_ID && typeof dict.values[c] !== "string") multi = true;
     }
-    return { column: { dictionary, ids } as DictionaryColumn, multi };
+    return { column: { dictionary: dict.values, ids } as DictionaryColumn, multi };
   }
   const values: (number | null)[] = new Array(n);
   for (let i = 0; i < n; i++) {
