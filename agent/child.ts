@@ -8,14 +8,14 @@
  * decides what happens to its tasks. The agent going away (IPC closed) ends the child at once.
  *
  * Retirement: a child whose resident memory ends a task above `DRUID_AGENT_CHILD_RETIRE_MB`
- * (the agent's --child-retire-mb, default 512) says so with its `done` and exits; the pool starts a fresh one. A large
- * ingestion grows the V8 heap and the Parquet writer's WebAssembly memory, and neither gives
+ * (the agent's --child-retire-mb, set by the pool) says so with its `done` and exits; the pool
+ * starts a fresh one. A large ingestion grows the V8 heap and the Parquet writer's WebAssembly memory, and neither gives
  * its pages back: without this, an idle child would keep that peak for good.
  */
-import type { FromChild, Job, ToChild } from "./childProtocol.ts";
+import { DEFAULT_CHILD_RETIRE_MB, type FromChild, type Job, type ToChild } from "./childProtocol.ts";
 import { runTask } from "./runTask.ts";
 
-const RETIRE_RSS_BYTES = Number(process.env["DRUID_AGENT_CHILD_RETIRE_MB"] || 512) * 1024 * 1024;
+const RETIRE_RSS_BYTES = Number(process.env["DRUID_AGENT_CHILD_RETIRE_MB"] || DEFAULT_CHILD_RETIRE_MB) * 1024 * 1024;
 
 let current: { taskId: string; controller: AbortController; finished: Promise<void> } | null = null;
 

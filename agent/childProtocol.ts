@@ -30,6 +30,9 @@ export interface ChildOutcome extends ExecutorOutcome {
   workDirRemoved?: boolean;
 }
 
+/** The default of the agent's --child-retire-mb (see agent/child.ts). */
+export const DEFAULT_CHILD_RETIRE_MB = 512;
+
 /** Where a task's log is written: beside its work directory (a noop gets no directory). */
 export const logFileOf = (workDir: string): string => `${workDir}.log`;
 

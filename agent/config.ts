@@ -5,6 +5,7 @@
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_CHILD_RETIRE_MB } from "./childProtocol.ts";
 
 export interface AgentConfig {
   overlord: string;
@@ -58,7 +59,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "shutdown-grace-ms", env: "DRUID_AGENT_SHUTDOWN_GRACE_MS", type: "string", help: "On SIGTERM/SIGINT, how long running tasks may finish before they are stopped", default: () => "30000" },
   { flag: "task-stop-grace-ms", env: "DRUID_AGENT_TASK_STOP_GRACE_MS", type: "string", help: "A stopped task's process gets this long after SIGTERM before SIGKILL", default: () => "2000" },
   { flag: "inline-log-bytes", env: "DRUID_AGENT_INLINE_LOG_BYTES", type: "string", help: "Logs/reports up to this size ride inline with the final status; larger ones are uploaded first (0: always upload)", default: () => "65536" },
-  { flag: "child-retire-mb", env: "DRUID_AGENT_CHILD_RETIRE_MB", type: "string", help: "A task process whose resident memory ends a task above this many MB exits; a fresh one replaces it", default: () => "512" },
+  { flag: "child-retire-mb", env: "DRUID_AGENT_CHILD_RETIRE_MB", type: "string", help: "A task process whose resident memory ends a task above this many MB exits; a fresh one replaces it", default: () => String(DEFAULT_CHILD_RETIRE_MB) },
   { flag: "json", env: "DRUID_AGENT_JSON", type: "boolean", help: "Log one JSON object per line", default: () => "false" },
   { flag: "events-file", env: "DRUID_AGENT_EVENTS_FILE", type: "string", help: "Append task events (JSON lines) to this file", default: () => "" },
 ];

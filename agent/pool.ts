@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { ChildOutcome, FromChild, Job, ToChild } from "./childProtocol.ts";
+import { DEFAULT_CHILD_RETIRE_MB, type ChildOutcome, type FromChild, type Job, type ToChild } from "./childProtocol.ts";
 
 export interface RunHandle {
   /** Resolves when the child has begun the task (also, just before `done`, if it never did). */
@@ -40,7 +40,7 @@ export interface PoolOptions {
   onChildExit?: (info: ChildExit) => void;
   /** Environment of the children (default: the agent's). */
   env?: NodeJS.ProcessEnv;
-  /** A child whose RSS ends a task above this many MB exits and is replaced (agent/child.ts; default 512). */
+  /** A child whose RSS ends a task above this many MB exits and is replaced (agent/child.ts). */
   retireRssMb?: number;
 }
 
@@ -114,7 +114,7 @@ export class ChildPool implements TaskPool {
   private spawn(): Slot {
     const child = fork(CHILD_SCRIPT, [], {
       execArgv: this.execArgv,
-      env: { ...(this.opts.env ?? process.env), DRUID_AGENT_CHILD_RETIRE_MB: String(this.opts.retireRssMb ?? 512) },
+      env: { ...(this.opts.env ?? process.env), DRUID_AGENT_CHILD_RETIRE_MB: String(this.opts.retireRssMb ?? DEFAULT_CHILD_RETIRE_MB) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });

@@ -67,7 +67,7 @@ export class SegmentPublisher {
   /** Version for an overwrite of `interval`: a held lock containing it, else one acquired now. */
   private async lockVersion(interval: Interval): Promise<string> {
     if (!this.locks) {
-      const held = await (this.heldLocks ?? this.ctx.client.action<TaskLock[]>({ type: "lockList" }));
+      const held = await this.heldLocks!; // asked for at construction: lock versions are for overwrites only
       this.locks = held.filter((l) => !l.revoked && l.dataSource === this.o.dataSource).map((l) => ({ ...l, parsed: parseInterval(l.interval) }));
     }
     const hit = this.locks.find((l) => contains(l.parsed, interval));

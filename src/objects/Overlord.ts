@@ -75,7 +75,6 @@ function rowToStatusPlus(row: TaskRow): TaskStatusPlus {
   };
 }
 
-
 export class Overlord extends DurableObject<Env> {
   /** Test hook: added to Date.now(), so tests can move time without sleeping. */
   clockOffsetMs = 0;
