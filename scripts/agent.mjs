@@ -51,7 +51,8 @@ const externals = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       const parts = args.path.split("/");
       const pkg = args.path.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
-      const insideBundledPackage = args.importer.includes(`${"/"}node_modules/`);
+      // only bundled packages' files are ever inside node_modules here (the rest stay external)
+      const insideBundledPackage = args.importer.includes("/node_modules/");
       return BUNDLED_PACKAGES.has(pkg) || insideBundledPackage ? undefined : { path: args.path, external: true };
     });
   },
