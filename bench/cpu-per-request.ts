@@ -2,10 +2,11 @@
  * Benchmark probe (not a test): CPU per request of each process in the request path, per route,
  * at one concurrency, against wrangler's dev server — the workerd that runs the Worker, the
  * Overlord and local D1 ("worker"), wrangler's proxy workerd ("proxy") and this process's
- * closed-loop clients ("client"). It explains bench:submit's ratio on a CPU-bound machine: the
- * ratio of two routes' rates is about the ratio of their summed CPU per request.
+ * closed-loop clients ("client", undici's Pool as in bench:submit). It explains bench:submit's
+ * ratio on a CPU-bound machine: the ratio of two routes' rates is about the ratio of their summed
+ * CPU per request.
  *
- *   npx tsx bench/cpu-per-request.ts [--routes noop,status,submit] [--rounds 3] [--seconds 3] [--concurrency 64]
+ *   npx tsx bench/cpu-per-request.ts [--routes noop,status,read,submit] [--rounds 3] [--seconds 3] [--concurrency 64]
  *
  * CPU comes from /proc/<pid>/stat (Linux only); the worker's workerd is told from the proxy's by
  * the local D1 database (.sqlite) it holds open.
@@ -13,11 +14,11 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startDruidEdge } from "../test/support/node/cluster.ts";
-import { fmt, runLoad } from "./lib/load.ts";
+import { LoadClient, fmt, runLoad, type Reply } from "./lib/load.ts";
 
 const { values } = parseArgs({
   options: {
-    routes: { type: "string", default: "noop,status,submit" },
+    routes: { type: "string", default: "noop,status,read,submit" },
     rounds: { type: "string", default: "3" },
     seconds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "64" },
@@ -61,14 +62,18 @@ function workerdPids(): string[] {
 }
 
 const edge = await startDruidEdge();
+const client = new LoadClient(edge.url, concurrency);
 try {
   const auth = { Authorization: `Bearer ${edge.adminToken}` };
-  const sends: Record<string, () => Promise<Response>> = {
-    noop: () => fetch(`${edge.url}/druid/indexer/v1/isLeader`, { headers: auth }),
-    status: () => fetch(`${edge.url}/status`, { headers: auth }),
-    submit: () => fetch(`${edge.url}/druid/indexer/v1/task`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: '{"type":"noop","runTime":0}' }),
+  const json = { ...auth, "content-type": "application/json" };
+  const known = (await edge.api("POST", "/druid/indexer/v1/task", { type: "noop" })).json as { task: string };
+  const sends: Record<string, () => Promise<Reply>> = {
+    noop: client.send("GET", "/druid/indexer/v1/isLeader", auth),
+    status: client.send("GET", "/status", auth),
+    read: client.send("POST", "/druid/indexer/v1/taskStatus", json, JSON.stringify([known.task])),
+    submit: client.send("POST", "/druid/indexer/v1/task", json, '{"type":"noop","runTime":0}'),
   };
-  for (const r of routes) if (!sends[r]) throw new Error(`unknown route ${r} (noop, status, submit)`);
+  for (const r of routes) if (!sends[r]) throw new Error(`unknown route ${r} (noop, status, read, submit)`);
   // warm up: the first requests through a fresh workerd run cold code (and the D1 file opens)
   for (const r of routes) await runLoad({ concurrency: 4, durationMs: 1000, send: sends[r]! });
   const pids = workerdPids();
@@ -95,5 +100,6 @@ try {
     console.log(`${r}: req/s ${t.rps.map((x) => fmt(x, 0)).join(" / ")} | worker ${per(t.worker)} proxy ${per(t.proxy)} client ${per(t.client)} | sum ${per(t.worker + t.proxy + t.client)}`);
   }
 } finally {
+  await client.close();
   await edge.dispose();
 }
