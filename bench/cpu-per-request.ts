@@ -34,6 +34,26 @@ function cpuTicks(pid: string): number {
   return Number(f[11]) + Number(f[12]);
 }
 
+/** CPU ticks per thread of a process (workerd runs its isolates on one event-loop thread). */
+function threadTicks(pid: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, cpuTicks(`${pid}/task/${tid}`));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** The busiest thread's CPU between two samples, in ticks. */
+function busiest(before: Map<string, number>, after: Map<string, number>): number {
+  let max = 0;
+  for (const [tid, t] of after) max = Math.max(max, t - (before.get(tid) ?? 0));
+  return max;
+}
+
 function holdsSqlite(pid: string): boolean {
   try {
     return readdirSync(`/proc/${pid}/fd`).some((fd) => {
@@ -80,13 +100,17 @@ try {
   const worker = pids.find(holdsSqlite);
   const proxy = pids.find((p) => p !== worker);
   if (!worker || !proxy) throw new Error(`expected two workerd processes (worker and proxy), found ${pids.length}`);
-  const totals: Record<string, { requests: number; rps: number[]; worker: number; proxy: number; client: number }> = {};
+  const totals: Record<string, { requests: number; rps: number[]; worker: number; proxy: number; client: number; ms: number; workerThread: number; proxyThread: number }> = {};
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const r of routes) {
       const w0 = cpuTicks(worker), p0 = cpuTicks(proxy), c0 = process.cpuUsage();
+      const wt0 = threadTicks(worker), pt0 = threadTicks(proxy), t0 = performance.now();
       const res = await runLoad({ concurrency, durationMs: Number(values.seconds) * 1000, send: sends[r]! });
       const c = process.cpuUsage(c0);
-      const t = (totals[r] ??= { requests: 0, rps: [], worker: 0, proxy: 0, client: 0 });
+      const t = (totals[r] ??= { requests: 0, rps: [], worker: 0, proxy: 0, client: 0, ms: 0, workerThread: 0, proxyThread: 0 });
+      t.ms += performance.now() - t0;
+      t.workerThread += busiest(wt0, threadTicks(worker)) * 10;
+      t.proxyThread += busiest(pt0, threadTicks(proxy)) * 10;
       t.requests += res.count;
       t.rps.push(res.rps);
       t.worker += (cpuTicks(worker) - w0) * 10;
@@ -97,7 +121,7 @@ try {
   console.log(`CPU ms per request at concurrency ${concurrency} (${values.rounds} interleaved rounds of ${values.seconds} s per route)`);
   for (const [r, t] of Object.entries(totals)) {
     const per = (ms: number) => fmt(ms / t.requests, 2);
-    console.log(`${r}: req/s ${t.rps.map((x) => fmt(x, 0)).join(" / ")} | worker ${per(t.worker)} proxy ${per(t.proxy)} client ${per(t.client)} | sum ${per(t.worker + t.proxy + t.client)}`);
+    console.log(`${r}: req/s ${t.rps.map((x) => fmt(x, 0)).join(" / ")} | worker ${per(t.worker)} proxy ${per(t.proxy)} client ${per(t.client)} | sum ${per(t.worker + t.proxy + t.client)} | busiest thread: worker ${fmt((100 * t.workerThread) / t.ms, 0)} %, proxy ${fmt((100 * t.proxyThread) / t.ms, 0)} % of a core`);
   }
 } finally {
   await client.close();
