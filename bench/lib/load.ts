@@ -5,7 +5,7 @@
  *
  * Requests go through undici's `Pool` (keep-alive connections, no pipelining), not Node's
  * `fetch`: on this 2-core machine the generator shares the CPU with the server it measures, and
- * `fetch` spent 0.4–1.0 ms of CPU per request against ~0.07 ms for `Pool.request`, GET or POST
+ * `fetch` spent 0.3–1.0 ms of CPU per request against ~0.07 ms for `Pool.request`, GET or POST
  * alike (`npx tsx bench/client-cost.ts`). A heavy generator both lowers the measured ceiling and
  * charges the server for the client's own cost of sending a request body.
  */
