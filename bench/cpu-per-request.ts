@@ -11,10 +11,12 @@
  * CPU comes from /proc/<pid>/stat (Linux only); the worker's workerd is told from the proxy's by
  * the local D1 database (.sqlite) it holds open.
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startDruidEdge } from "../test/support/node/cluster.ts";
+import { cpuTicks, workerdPids } from "../test/support/node/procs.ts";
 import { LoadClient, fmt, runLoad, type Reply } from "./lib/load.ts";
+import { SUBMIT_ROUTES, submitRoutes } from "./lib/submitRoutes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -26,13 +28,6 @@ const { values } = parseArgs({
 });
 const routes = values.routes.split(",");
 const concurrency = Number(values.concurrency);
-
-/** Clock ticks (1/100 s) of user + system CPU of a process. */
-function cpuTicks(pid: string): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
 
 /** CPU ticks per thread of a process (workerd runs its isolates on one event-loop thread). */
 function threadTicks(pid: string): Map<string, number> {
@@ -68,32 +63,11 @@ function holdsSqlite(pid: string): boolean {
   }
 }
 
-function workerdPids(): string[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
-        return cmd[0]!.endsWith("/workerd") && cmd[1] === "serve";
-      } catch {
-        return false;
-      }
-    });
-}
-
 const edge = await startDruidEdge();
 const client = new LoadClient(edge.url, concurrency);
 try {
-  const auth = { Authorization: `Bearer ${edge.adminToken}` };
-  const json = { ...auth, "content-type": "application/json" };
-  const known = (await edge.api("POST", "/druid/indexer/v1/task", { type: "noop" })).json as { task: string };
-  const sends: Record<string, () => Promise<Reply>> = {
-    noop: client.send("GET", "/druid/indexer/v1/isLeader", auth),
-    status: client.send("GET", "/status", auth),
-    read: client.send("POST", "/druid/indexer/v1/taskStatus", json, JSON.stringify([known.task])),
-    submit: client.send("POST", "/druid/indexer/v1/task", json, '{"type":"noop","runTime":0}'),
-  };
-  for (const r of routes) if (!sends[r]) throw new Error(`unknown route ${r} (noop, status, read, submit)`);
+  const sends: Record<string, () => Promise<Reply>> = await submitRoutes(edge, client);
+  for (const r of routes) if (!sends[r]) throw new Error(`unknown route ${r} (${SUBMIT_ROUTES.join(", ")})`);
   // warm up: the first requests through a fresh workerd run cold code (and the D1 file opens)
   for (const r of routes) await runLoad({ concurrency: 4, durationMs: 1000, send: sends[r]! });
   const pids = workerdPids();

@@ -8,9 +8,9 @@
  *
  *   npx tsx bench/d1-roundtrip.ts [--batches 300] [--rounds 2]
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
+import { cpuTicks, workerdPids } from "../test/support/node/procs.ts";
 
 const { values } = parseArgs({ options: { batches: { type: "string", default: "300" }, rounds: { type: "string", default: "2" } } });
 
@@ -34,30 +34,11 @@ export default {
   },
 };`;
 
-function cpuTicks(pid: string): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
-function workerdPids(): Set<string> {
-  return new Set(
-    readdirSync("/proc").filter((p) => {
-      if (!/^\d+$/.test(p)) return false;
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]!.endsWith("/workerd");
-      } catch {
-        return false;
-      }
-    }),
-  );
-}
-
-const before = workerdPids();
+const before = new Set(workerdPids());
 const mf = new Miniflare({ modules: true, script, d1Databases: ["DB"], compatibilityDate: "2026-04-01" });
 try {
   await mf.ready;
-  const pid = [...workerdPids()].find((p) => !before.has(p));
+  const pid = workerdPids().find((p) => !before.has(p));
   if (!pid) throw new Error("workerd process not found");
   const run = async (rows: number, n: number) => {
     const r = await mf.dispatchFetch(`http://localhost/?n=${n}&rows=${rows}`);

@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { startDruidEdge } from "../test/support/node/cluster.ts";
 import { LoadClient, fmt, mergeLoads, percentile, runLoad, type LoadResult } from "./lib/load.ts";
+import { SUBMIT_ROUTES, submitRoutes, type SubmitRoute } from "./lib/submitRoutes.ts";
 import { machine, writeSection } from "./lib/report.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, rounds: { type: "string", default: "5" }, pending: { type: "string", default: "5000" } } });
@@ -20,10 +21,9 @@ const roundMs = (Number(values.seconds) * 1000) / ROUNDS;
 const CONCURRENCIES = [1, 16, 64];
 
 const edge = await startDruidEdge();
-const auth = { Authorization: `Bearer ${edge.adminToken}` };
 const rows: string[] = [];
-const ROUTES = ["noop", "status", "read", "submit"] as const;
-const LABELS: Record<(typeof ROUTES)[number], string> = {
+const ROUTES = SUBMIT_ROUTES;
+const LABELS: Record<SubmitRoute, string> = {
   noop: "GET /druid/indexer/v1/isLeader (Worker only)",
   status: "GET /status (Worker → DO RPC)",
   read: "POST /druid/indexer/v1/taskStatus (JSON body → DO RPC, from memory)",
@@ -32,15 +32,7 @@ const LABELS: Record<(typeof ROUTES)[number], string> = {
 const results: Record<string, Record<number, LoadResult>> = { noop: {}, status: {}, read: {}, submit: {} };
 const client = new LoadClient(edge.url, Math.max(...CONCURRENCIES));
 try {
-  const json = { ...auth, "content-type": "application/json" };
-  // A pending task the read route asks about: its status is answered from the Overlord's memory.
-  const known = (await edge.api("POST", "/druid/indexer/v1/task", { type: "noop" })).json as { task: string };
-  const sends = {
-    noop: client.send("GET", "/druid/indexer/v1/isLeader", auth),
-    status: client.send("GET", "/status", auth),
-    read: client.send("POST", "/druid/indexer/v1/taskStatus", json, JSON.stringify([known.task])),
-    submit: client.send("POST", "/druid/indexer/v1/task", json, '{"type":"noop","runTime":0}'),
-  };
+  const sends = await submitRoutes(edge, client);
   // warm up (the first requests through a fresh workerd run cold code)
   for (const name of ROUTES) await runLoad({ concurrency: 4, durationMs: 1000, send: sends[name] });
   for (const c of CONCURRENCIES) {

@@ -30,3 +30,24 @@ export function processTree(root: number): number[] {
   };
   return [...parent.keys()].filter(inTree);
 }
+
+/** Clock ticks (1/100 s) of user + system CPU of a process, or of a thread given as `pid/task/tid`. */
+export function cpuTicks(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Every running `workerd serve` process (wrangler's dev server and Miniflare run one each). */
+export function workerdPids(): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+        return cmd[0]!.endsWith("/workerd") && cmd[1] === "serve";
+      } catch {
+        return false;
+      }
+    });
+}
