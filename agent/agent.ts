@@ -7,6 +7,10 @@
  * already held is ignored; a final status is re-sent until the Overlord acknowledges it. When a
  * task starts or ends, a held poll is aborted and a new one sent at once (after a few ms of
  * debounce that batch many events into one poll), so news never waits for the poll timeout.
+ *
+ * At most once: a task's id is journaled (flushed to disk) before its process gets it; an agent
+ * restarted on the same work directory reports what the journal left unfinished instead of
+ * running it again, under the same worker key (agent/identity.ts).
  */
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -17,7 +21,9 @@ import { logFileOf, type ChildOutcome } from "./childProtocol.ts";
 import { safeName, type AgentConfig } from "./config.ts";
 import { EventSink, type AgentEvent } from "./events.ts";
 import type { ExecutorOutcome } from "./executors/types.ts";
-import { isReported, MAX_ERROR_MSG_CHARS, newHeldTask, statusReport, type HeldTask } from "./heldTask.ts";
+import { isReported, MAX_ERROR_MSG_CHARS, newHeldTask, recoveredHeldTask, statusReport, type HeldTask } from "./heldTask.ts";
+import { openAgentState, type AgentState } from "./identity.ts";
+import { RESTARTED_WHILE_RUNNING } from "./journal.ts";
 import type { Logger } from "./logger.ts";
 import { sendPoll, type PollResult } from "./pollClient.ts";
 import { InProcessPool } from "./inProcessPool.ts";
@@ -83,6 +89,7 @@ export class Agent {
   readonly pool: TaskPool;
   private readonly location: TaskLocation;
   private readonly ip: string;
+  private state: AgentState | null = null;
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -113,7 +120,9 @@ export class Agent {
   /** Starts polling; children start in the background (the first poll does not wait for them). */
   start(): void {
     mkdirSync(this.cfg.workDir, { recursive: true });
-    this.logger.info("agent started", { host: this.cfg.host, overlord: this.cfg.overlord, capacity: this.cfg.capacity, category: this.cfg.category, workDir: this.cfg.workDir });
+    this.state = openAgentState(this.cfg.workDir);
+    this.recoverUnfinished();
+    this.logger.info("agent started", { host: this.cfg.host, overlord: this.cfg.overlord, capacity: this.cfg.capacity, category: this.cfg.category, workDir: this.cfg.workDir, newWorkerKey: this.state.freshKey });
     this.events.emit("agent.started", { host: this.cfg.host, pid: process.pid });
     this.loopDone = this.loop();
     this.pool.warm(this.cfg.capacity);
@@ -121,6 +130,18 @@ export class Agent {
       this.events.emit("agent.ready", { host: this.cfg.host, children: this.cfg.capacity });
       this.logger.info("task processes ready", { children: this.cfg.capacity });
     });
+  }
+
+  /** What an earlier agent on this work directory started and never had acknowledged: reported, not run. */
+  private recoverUnfinished(): void {
+    const now = new Date().toISOString();
+    for (const u of this.state!.unfinished) {
+      const outcome = u.outcome ?? { status: "FAILED" as const, errorMsg: RESTARTED_WHILE_RUNNING, duration: 0 };
+      const t = recoveredHeldTask(u.id, outcome, `${now} agent: task [${u.id}] ${outcome.status} (reported after an agent restart): ${outcome.errorMsg ?? ""}\n`);
+      this.tasks.set(u.id, t);
+      this.events.emit("task.recovered", { taskId: u.id, status: outcome.status, host: this.cfg.host });
+      this.logger.warn("reporting a task an earlier run of this agent started", { task: u.id, status: outcome.status });
+    }
   }
 
   /** Tasks held now (running, queued, or finished and not yet acknowledged), for tests. */
@@ -158,7 +179,7 @@ export class Agent {
       const controller = new AbortController();
       // A full poll, or one carrying statuses, is answered at once: never abort it for news.
       this.inflight = { controller, carriesNews: full || carried.length > 0 };
-      const result = await sendPoll({ overlord: this.cfg.overlord, token: this.cfg.token, fetch: this.fetch }, this.pollBody(full, carried), controller);
+      const result = await sendPoll({ overlord: this.cfg.overlord, token: this.cfg.token, workerKey: this.state!.key, fetch: this.fetch }, this.pollBody(full, carried), controller);
       this.inflight = null;
       if (result.kind === "aborted") continue;
       if (result.kind === "failed" || result.kind === "refused") {
@@ -180,6 +201,7 @@ export class Agent {
       }
       resetsInARow = 0;
       for (const r of reply.requests ?? []) this.apply(r);
+      this.drainQueue();
       this.counter = reply.counter;
       this.notify();
     }
@@ -206,6 +228,8 @@ export class Agent {
   private logPollProblem(result: Extract<PollResult, { kind: "failed" | "refused" }>): void {
     if (result.kind === "failed") {
       this.logger.warn("the Overlord is unreachable; tasks keep running, retrying", { error: result.error });
+    } else if (result.status === 409) {
+      this.logger.error("the Overlord refused this agent: another agent holds this worker's host; retrying (it is free once that agent's lease lapses)", { host: this.cfg.host, message: result.message });
     } else if (result.status === 401 || result.status === 403) {
       this.logger.error("the Overlord refused the agent token (check --token / DRUID_AGENT_TOKEN); retrying", { status: result.status, message: result.message });
     } else if (result.status < 500) {
@@ -232,6 +256,7 @@ export class Agent {
 
   private forget(t: HeldTask): void {
     this.tasks.delete(t.id);
+    this.state?.journal.acknowledged(t.id);
     this.forgotten.add(t.id);
     if (this.forgotten.size > FORGOTTEN_MEMORY) this.forgotten.delete(this.forgotten.values().next().value!);
     this.notify();
@@ -316,21 +341,29 @@ export class Agent {
     }
     this.logger.info("task assigned", { task: id, type: task["type"] });
     this.localQueue.push(id);
-    this.drainQueue();
   }
 
-  /** Starts queued tasks while capacity allows (the Overlord already respects it; this enforces it). */
+  /**
+   * Starts queued tasks while capacity allows (the Overlord already respects it; this enforces
+   * it). The tasks started together are journaled with one flush before any of them starts.
+   */
   private drainQueue(): void {
+    const starting: HeldTask[] = [];
+    let used = this.used;
     while (this.localQueue.length > 0) {
       const t = this.tasks.get(this.localQueue[0]!);
       if (!t || t.phase !== "queued") {
         this.localQueue.shift();
         continue;
       }
-      if (this.used + t.requiredCapacity > this.cfg.capacity) return;
+      if (used + t.requiredCapacity > this.cfg.capacity) break;
       this.localQueue.shift();
-      this.dispatch(t);
+      used += t.requiredCapacity;
+      starting.push(t);
     }
+    if (starting.length === 0) return;
+    this.state!.journal.started(starting.map((t) => t.id));
+    for (const t of starting) this.dispatch(t);
   }
 
   private dispatch(t: HeldTask): void {
@@ -370,6 +403,7 @@ export class Agent {
     t.status = outcome.status;
     t.errorMsg = outcome.errorMsg ? outcome.errorMsg.slice(0, MAX_ERROR_MSG_CHARS) : null;
     t.duration = t.startedAt === null ? 0 : Math.max(0, Math.round(this.now() - t.startedAt));
+    this.state?.journal.finished(t.id, { status: t.status === "SUCCESS" ? "SUCCESS" : "FAILED", errorMsg: t.errorMsg, duration: t.duration });
     this.events.emit("task.finished", { taskId: t.id, status: t.status, host: this.cfg.host });
     this.logger.log(t.status === "SUCCESS" ? "INFO" : "WARN", `task ${t.status === "SUCCESS" ? "succeeded" : "failed"}`, { task: t.id, durationMs: t.duration, ...(t.errorMsg ? { error: t.errorMsg } : {}) });
     this.notify();
@@ -386,6 +420,7 @@ export class Agent {
           overlord: this.cfg.overlord,
           token: this.cfg.token,
           host: this.cfg.host,
+          workerKey: this.state!.key,
           fetch: this.fetch,
           inlineMaxBytes: this.cfg.inlineLogBytes,
           giveUpAfterMs: UPLOAD_GIVE_UP_MS,
@@ -464,6 +499,7 @@ export class Agent {
     this.wakePause?.();
     await this.loopDone;
     await this.pool.close();
+    this.state?.release();
     this.events.emit("agent.stopped", { host: this.cfg.host });
     this.events.close();
     this.logger.info("agent stopped");

@@ -8,7 +8,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
-export type AgentEventName = "agent.started" | "agent.ready" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished";
+export type AgentEventName = "agent.started" | "agent.ready" | "agent.stopped" | "task.assigned" | "task.started" | "task.finished" | "task.recovered";
 
 export interface AgentEvent {
   event: AgentEventName;

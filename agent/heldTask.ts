@@ -89,3 +89,25 @@ export function statusReport(t: HeldTask, location: TaskLocation): TaskStatusRep
     ...(t.inlineReports !== undefined ? { reports: t.inlineReports } : {}),
   };
 }
+
+/**
+ * A task an earlier agent on this work directory started and the Overlord never acknowledged
+ * (agent/journal.ts): reported at once, in the first (full) poll, and never run again.
+ */
+export function recoveredHeldTask(id: string, outcome: { status: "SUCCESS" | "FAILED"; errorMsg: string | null; duration: number }, log: string): HeldTask {
+  return {
+    id,
+    task: { id },
+    credential: "",
+    requiredCapacity: 0,
+    phase: "final",
+    status: outcome.status,
+    startedAt: null,
+    duration: outcome.duration,
+    errorMsg: outcome.errorMsg,
+    inlineLog: log,
+    version: 1,
+    delivered: 0,
+    resendAt: null,
+  };
+}

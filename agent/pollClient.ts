@@ -3,7 +3,7 @@
  * snapshot, no news (204), a refusal (4xx/5xx), a network failure, or an abort by the agent
  * itself (news to send, or stopping). A guard timer bounds a poll the network swallowed.
  */
-import { parsePollReply, type PollBody, type PollReply } from "./protocol.ts";
+import { parsePollReply, WORKER_KEY_HEADER, type PollBody, type PollReply } from "./protocol.ts";
 
 export type PollResult =
   | { kind: "reply"; reply: PollReply }
@@ -15,6 +15,8 @@ export type PollResult =
 export interface PollTarget {
   overlord: string;
   token: string;
+  /** The agent's secret identity (agent/identity.ts). */
+  workerKey: string;
   fetch: typeof fetch;
 }
 
@@ -44,7 +46,7 @@ async function fetchPoll(target: PollTarget, body: PollBody, controller: AbortCo
     const res = await target.fetch(`${target.overlord}/druid-internal/v1/agent/poll`, {
       method: "POST",
       // Uncompressed: a poll's reply is small and frequent, and gzip cost CPU at both ends.
-      headers: { Authorization: `Bearer ${target.token}`, "content-type": "application/json", "accept-encoding": "identity" },
+      headers: { Authorization: `Bearer ${target.token}`, [WORKER_KEY_HEADER]: target.workerKey, "content-type": "application/json", "accept-encoding": "identity" },
       body: JSON.stringify(body),
       signal: controller.signal,
     });

@@ -3,6 +3,8 @@
  * src/routes/agent.ts), and a light check of the poll answer.
  */
 
+export { WORKER_HEADER, WORKER_KEY_HEADER } from "../src/shared/workerKey.ts";
+
 export type Counter = { counter: number; hash: number };
 export type TaskState = "RUNNING" | "SUCCESS" | "FAILED";
 export type TaskLocation = { host: string | null; port: number; tlsPort: number };

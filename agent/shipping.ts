@@ -8,6 +8,7 @@
  */
 import { open } from "node:fs/promises";
 import { Backoff } from "./backoff.ts";
+import { WORKER_HEADER, WORKER_KEY_HEADER } from "./protocol.ts";
 
 export const MAX_LOG_BYTES = 1024 * 1024;
 
@@ -37,6 +38,7 @@ export interface ShipTarget {
   overlord: string;
   token: string;
   host: string;
+  workerKey: string;
   fetch: typeof fetch;
   /** Inline when both the log and the reports' JSON are at most this many bytes. */
   inlineMaxBytes: number;
@@ -72,7 +74,7 @@ async function upload(t: ShipTarget, url: string, body: string, contentType: str
     try {
       const res = await t.fetch(url, {
         method: "POST",
-        headers: { Authorization: `Bearer ${t.token}`, "X-Druid-Worker": t.host, "content-type": contentType },
+        headers: { Authorization: `Bearer ${t.token}`, [WORKER_HEADER]: t.host, [WORKER_KEY_HEADER]: t.workerKey, "content-type": contentType },
         body,
         signal: AbortSignal.timeout(Math.max(1000, deadline - t.now())),
       });

@@ -33,7 +33,7 @@ export interface StoredLock {
 
 export interface WorkerRow {
   host: string;
-  payload: { ip: string; capacity: number; category: string; version: string };
+  payload: { ip: string; capacity: number; category: string; version: string; keyDigest?: string | null };
   disabled: boolean;
 }
 

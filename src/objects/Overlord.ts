@@ -13,7 +13,7 @@ import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore, type StoredState } from "../overlord/overlordCore.ts";
 import type { PollReply, PollRequest } from "../overlord/runner.ts";
 import type { Task } from "../overlord/taskSpec.ts";
-import { statusJson, statusPlus, type TaskStatusJson, type TaskStatusPlus } from "../overlord/types.ts";
+import { statusJson, statusPlus, type TaskEntry, type TaskStatusJson, type TaskStatusPlus } from "../overlord/types.ts";
 import { workerBehaviorConfigSchema, type WorkerBehaviorConfig } from "../overlord/workerSelect.ts";
 import type { WriteSet } from "../overlord/writes.ts";
 import { OverlordStore, parseLocation, runnerStateOf, type TaskRow } from "../metadata/overlordStore.ts";
@@ -22,6 +22,8 @@ import { TaskActions, type TaskAction } from "../overlord/taskActions.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
 import { DruidError, invalidInput, notFound, rpcResult, type RpcResult } from "../shared/errors.ts";
 import { GroupCommit } from "../shared/groupCommit.ts";
+import { depthWithin, MAX_JSON_DEPTH } from "../shared/boundedJson.ts";
+import { WorkerKeyDigests } from "../shared/workerKey.ts";
 import { toIso } from "../shared/intervals.ts";
 import { AlarmScheduler } from "../duties/alarmScheduler.ts";
 
@@ -52,10 +54,26 @@ export interface AgentPollResponse extends Omit<PollReply, "requests"> {
   requests: AgentRequest[] | null;
 }
 
+/** A poll answer as JSON text (an AgentPollResponse), or null for "no news". */
+type PollAnswer = string | null;
+
 interface HeldPoll {
   counter: Counter;
-  resolve(reply: AgentPollResponse | null): void;
+  resolve(reply: PollAnswer): void;
   timer: ReturnType<typeof setTimeout>;
+}
+
+/** A stored payload as the core can restore it: parsed, or marked unreadable with the reason. */
+function readStoredPayload(r: TaskRow): { payload: Record<string, unknown>; unreadable?: string } {
+  const minimal = { id: r.id, type: r.type, groupId: r.group_id, dataSource: r.datasource };
+  try {
+    const payload = JSON.parse(r.payload) as unknown;
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) return { payload: minimal, unreadable: "it is not a JSON object" };
+    if (!depthWithin(payload)) return { payload: minimal, unreadable: `it is nested deeper than [${MAX_JSON_DEPTH}] levels` };
+    return { payload: payload as Record<string, unknown> };
+  } catch (err) {
+    return { payload: minimal, unreadable: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 function rowToStatusPlus(row: TaskRow): TaskStatusPlus {
@@ -85,6 +103,7 @@ export class Overlord extends DurableObject<Env> {
   private readonly commits: GroupCommit<{ ws: WriteSet; marks: Map<string, number> }>;
   private readonly held = new Map<string, HeldPoll>();
   private readonly credentials: TaskCredentials;
+  private readonly workerKeys = new WorkerKeyDigests();
   private readonly alarms: AlarmScheduler;
   private readonly segments: SegmentStore;
   private actions!: TaskActions;
@@ -130,7 +149,7 @@ export class Overlord extends DurableObject<Env> {
     const parsedConfig = workerConfig ? workerBehaviorConfigSchema.safeParse(workerConfig) : null;
     const state: StoredState = {
       tasks: rows.map((r) => ({
-        payload: JSON.parse(r.payload) as Record<string, unknown>,
+        ...readStoredPayload(r),
         createdMs: r.created_ms,
         status: r.status,
         errorMsg: r.error_msg,
@@ -141,7 +160,7 @@ export class Overlord extends DurableObject<Env> {
         location: parseLocation(r.location),
       })),
       locks,
-      workers: workers.map((w) => ({ host: w.host, ...w.payload, disabled: w.disabled })),
+      workers: workers.map((w) => ({ host: w.host, ...w.payload, keyDigest: w.payload.keyDigest ?? null, disabled: w.disabled })),
       workerConfig: parsedConfig?.success ? parsedConfig.data : null,
     };
     for (const h of this.held.values()) {
@@ -194,12 +213,20 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  async getTask(id: string): Promise<RpcResult<Record<string, unknown> | null>> {
+  /**
+   * The task's JSON as text, as stored: text crosses the RPC boundary whatever the payload's
+   * shape (a structured clone of a deeply nested value would overflow the stack).
+   */
+  async getTaskJson(id: string): Promise<RpcResult<string | null>> {
     return rpcResult(async () => {
-      const e = this.core.queue.get(id);
-      if (e) return e.task.payload;
+      const active = this.core.queue.active.get(id);
+      if (active) return JSON.stringify(active.task.payload);
+      // A finished task is read as stored (a payload failed as unreadable at restore is kept
+      // in memory only in a minimal form).
       const row = await this.store.getTask(id);
-      return row ? (JSON.parse(row.payload) as Record<string, unknown>) : null;
+      if (row) return row.payload;
+      const recent = this.core.queue.get(id);
+      return recent ? JSON.stringify(recent.task.payload) : null;
     });
   }
 
@@ -286,23 +313,28 @@ export class Overlord extends DurableObject<Env> {
 
   // ---- logs and reports ----------------------------------------------------------------------
 
-  private async assertAssignedTo(taskId: string, host: string | null): Promise<void> {
+  /** Refuses unless the agent holding `workerKey` holds worker `host`, to which the task was assigned. */
+  private async assertAssignedTo(taskId: string, host: string, workerKey: string): Promise<void> {
+    const keyDigest = await this.workerKeys.digest(workerKey);
+    if (!this.core.runner.holdsWorker(host, keyDigest)) {
+      throw new DruidError("FORBIDDEN", `The worker key does not belong to the agent holding worker [${host}]`, "workerKeyRefused");
+    }
     const e = this.core.queue.get(taskId);
     const worker = e ? e.worker : (await this.store.getTask(taskId))?.worker;
-    if (!worker || (host !== null && worker !== host)) throw notFound(`Task [${taskId}] was not assigned to ${host === null ? "any worker" : `worker [${host}]`}`);
+    if (worker !== host) throw notFound(`Task [${taskId}] was not assigned to worker [${host}]`);
   }
 
-  async putLog(host: string | null, taskId: string, log: string): Promise<RpcResult<void>> {
+  async putLog(host: string, workerKey: string, taskId: string, log: string): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await this.assertAssignedTo(taskId, host);
+      await this.assertAssignedTo(taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
       await this.durable();
     });
   }
 
-  async putReports(host: string | null, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
+  async putReports(host: string, workerKey: string, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await this.assertAssignedTo(taskId, host);
+      await this.assertAssignedTo(taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
       await this.durable();
     });
@@ -367,11 +399,15 @@ export class Overlord extends DurableObject<Env> {
 
   // ---- agents --------------------------------------------------------------------------------
 
-  /** One agent poll (docs/agent-protocol.md). Resolves null for "no news" (204). */
-  async poll(req: PollRequest): Promise<RpcResult<AgentPollResponse | null>> {
+  /**
+   * One agent poll (docs/agent-protocol.md), from the agent holding `workerKey`. Resolves to
+   * the answer's JSON text, or null for "no news" (204).
+   */
+  async poll(req: PollRequest, workerKey: string): Promise<RpcResult<PollAnswer>> {
     return rpcResult(async () => {
+      const keyDigest = await this.workerKeys.digest(workerKey);
+      const outcome = this.core.runner.poll(req, keyDigest);
       this.storeInlineLogs(req);
-      const outcome = this.core.runner.poll(req);
       const host = req.worker.host;
       const previous = this.held.get(host);
       if (previous) {
@@ -389,7 +425,7 @@ export class Overlord extends DurableObject<Env> {
         return this.materialize(this.core.runner.replyFor(outcome.host, outcome.counter, outcome.acks));
       }
       // Register synchronously: a commit landing during any await must find this poll to wake.
-      const reply = new Promise<AgentPollResponse | null>((resolve) => {
+      const reply = new Promise<PollAnswer>((resolve) => {
         const timer = setTimeout(() => {
           if (this.held.get(host)?.timer === timer) this.held.delete(host);
           resolve(null);
@@ -404,6 +440,7 @@ export class Overlord extends DurableObject<Env> {
   /**
    * Logs and reports sent inline with final statuses go into the same commit as the status, so
    * an operator who sees SUCCESS can read both (and 20,000 tiny logs cost no extra requests).
+   * Called after the poll was accepted, so a refused worker key stores nothing.
    */
   private storeInlineLogs(req: PollRequest): void {
     const now = this.now();
@@ -411,7 +448,7 @@ export class Overlord extends DurableObject<Env> {
       if (t.log === undefined && t.reports === undefined) continue;
       const e = this.core.queue.get(t.id);
       if (!e || e.worker !== req.worker.host) continue;
-      if (t.log !== undefined) this.core.ctx.writes.add({ kind: "log", data: { taskId: t.id, log: t.log.length > 1048576 ? t.log.slice(t.log.length - 1048576) : t.log, now } });
+      if (t.log !== undefined) this.core.ctx.writes.add({ kind: "log", data: { taskId: t.id, log: t.log, now } });
       if (t.reports !== undefined) this.core.ctx.writes.add({ kind: "report", data: { taskId: t.id, payload: t.reports, now } });
     }
   }
@@ -425,50 +462,63 @@ export class Overlord extends DurableObject<Env> {
     const reply = this.core.runner.replyFor(host, h.counter, []);
     // Credentials were prepared while the commit ran: answer synchronously, so the agent's
     // answer leaves before the submitter's (both wait for the same commit).
-    const ready = this.materializeCached(reply);
-    if (ready) h.resolve(ready);
+    const ready = this.answerText(reply);
+    if (ready !== null) h.resolve(ready);
     else void this.materialize(reply).then(h.resolve, () => h.resolve(null));
   }
 
   /** Starts computing the credentials of tasks assigned in a write set (they are cached). */
   private prepareCredentials(ws: WriteSet): void {
     for (const { entry: e } of ws.tasks.values()) {
-      if (e.worker && e.status === "RUNNING" && e.runner === "PENDING") void this.credentials.issue(credentialSubject(e.task.id, e.assignedTerm));
+      if (e.worker && e.status === "RUNNING" && e.runner === "PENDING") void this.credentials.issue(credentialSubject(e));
     }
   }
 
-  /** `materialize` without awaiting, when every credential is cached; null otherwise. */
-  private materializeCached(reply: PollReply): AgentPollResponse | null {
-    if (!reply.requests) return { ...reply, requests: null };
-    const requests: AgentRequest[] = [];
-    for (const r of reply.requests) {
-      if (r.type !== "assign") {
-        requests.push(r);
-        continue;
-      }
-      const e = this.core.queue.get(r.taskId);
-      if (!e) continue;
-      const credential = this.credentials.cached(credentialSubject(e.task.id, e.assignedTerm));
-      if (credential === undefined) return null;
-      requests.push({ type: "assign", task: e.task.payload, credential });
+  /** The answer's JSON text, once the credential of every assignment in it is issued. */
+  private async materialize(reply: PollReply): Promise<string> {
+    for (const r of reply.requests ?? []) {
+      const e = r.type === "assign" ? this.core.queue.active.get(r.taskId) : undefined;
+      if (e) await this.credentials.issue(credentialSubject(e));
     }
-    return { ...reply, requests };
+    return this.answerText(reply) ?? this.materialize(reply);
   }
 
-  /** Turns task ids into full task JSON with credentials. */
-  private async materialize(reply: PollReply): Promise<AgentPollResponse> {
-    if (!reply.requests) return { ...reply, requests: null };
-    const requests: AgentRequest[] = [];
-    for (const r of reply.requests) {
+  /**
+   * The answer's JSON text, built item by item: an assignment whose task JSON cannot be built
+   * fails that task (its neighbours still go out). Null while a credential is not cached yet.
+   */
+  private answerText(reply: PollReply): string | null {
+    const assigned: TaskEntry[] = [];
+    for (const r of reply.requests ?? []) {
+      if (r.type !== "assign") continue;
+      const e = this.core.queue.active.get(r.taskId);
+      if (!e || e.status !== "RUNNING") continue;
+      if (this.credentials.cached(credentialSubject(e)) === undefined) return null;
+      assigned.push(e);
+    }
+    const items: string[] = [];
+    let failed = false;
+    let next = 0;
+    for (const r of reply.requests ?? []) {
       if (r.type !== "assign") {
-        requests.push(r);
+        items.push(JSON.stringify(r));
         continue;
       }
-      const e = this.core.queue.get(r.taskId);
-      if (!e) continue;
-      requests.push({ type: "assign", task: e.task.payload, credential: await this.credentials.issue(credentialSubject(e.task.id, e.assignedTerm)) });
+      const e = assigned[next];
+      if (e?.task.id !== r.taskId) continue;
+      next++;
+      const item = assignmentJson(e.task.payload, this.credentials.cached(credentialSubject(e))!);
+      if (item === null) {
+        this.core.runner.failUndeliverable(e.task.id, `Task JSON could not be built for delivery to the worker (nested deeper than [${MAX_JSON_DEPTH}] levels or not serialisable)`);
+        failed = true;
+        continue;
+      }
+      items.push(item);
     }
-    return { ...reply, requests };
+    if (failed) void this.durable().catch(() => undefined);
+    const { requests, ...head } = reply;
+    const head_ = JSON.stringify(head);
+    return `${head_.slice(0, -1)},"requests":${requests === null ? "null" : `[${items.join(",")}]`}}`;
   }
 
   /**
@@ -478,7 +528,7 @@ export class Overlord extends DurableObject<Env> {
    */
   private async runningTaskFor(taskId: string, credential: string) {
     const e = this.core.queue.active.get(taskId);
-    if (!e || e.status !== "RUNNING" || !e.worker || !(await this.credentials.verify(credentialSubject(taskId, e.assignedTerm), credential))) {
+    if (!e || e.status !== "RUNNING" || !e.worker || !(await this.credentials.verify(credentialSubject(e), credential))) {
       throw new DruidError("FORBIDDEN", `Task [${taskId}] is not running here with this credential`, "taskCredentialRefused");
     }
     return e;
@@ -498,8 +548,19 @@ export class Overlord extends DurableObject<Env> {
   }
 }
 
-function credentialSubject(taskId: string, term: number | null): string {
-  return `${taskId}|${term ?? 0}`;
+/** What a task credential signs: the task, the term of its assignment and the worker it went to. */
+function credentialSubject(e: TaskEntry): string {
+  return `${e.task.id}|${e.assignedTerm ?? 0}|${e.worker ?? ""}`;
+}
+
+/** One assignment's JSON, or null when the task JSON cannot be serialised. */
+function assignmentJson(task: Record<string, unknown>, credential: string): string | null {
+  if (!depthWithin(task)) return null;
+  try {
+    return `{"type":"assign","task":${JSON.stringify(task)},"credential":${JSON.stringify(credential)}}`;
+  } catch {
+    return null;
+  }
 }
 
 export { DruidError, invalidInput };

@@ -23,12 +23,14 @@ export interface StoredTask {
   assignedTerm: number | null;
   runnerStatus: RunnerState | null;
   location: TaskLocation;
+  /** Why the stored payload cannot be used (not JSON, nested too deep): the task is failed. */
+  unreadable?: string;
 }
 
 export interface StoredState {
   tasks: StoredTask[];
   locks: Array<{ taskId: string; lock: TaskLock }>;
-  workers: Array<{ host: string; ip: string; capacity: number; category: string; version: string; disabled: boolean }>;
+  workers: Array<{ host: string; ip: string; capacity: number; category: string; version: string; disabled: boolean; keyDigest: string | null }>;
   workerConfig: WorkerBehaviorConfig | null;
 }
 
@@ -62,16 +64,19 @@ export class OverlordCore {
   restore(state: StoredState): void {
     if (state.workerConfig) this.runner.behavior = state.workerConfig;
     for (const w of state.workers) {
-      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_CATEGORY, version: w.version }, w.disabled);
+      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_CATEGORY, version: w.version }, w.disabled, w.keyDigest);
     }
-    const broken: TaskEntry[] = [];
+    const broken: Array<{ entry: TaskEntry; why: string }> = [];
     for (const s of state.tasks) {
       let task: Task;
+      if (s.unreadable !== undefined) {
+        broken.push({ entry: this.entryOf(fallbackTask(s.payload), s), why: s.unreadable });
+        continue;
+      }
       try {
         task = parseTask(s.payload, { now: s.createdMs, maxPayloadBytes: Number.MAX_SAFE_INTEGER });
       } catch {
-        task = fallbackTask(s.payload);
-        broken.push(this.entryOf(task, s));
+        broken.push({ entry: this.entryOf(fallbackTask(s.payload), s), why: "it no longer validates" });
         continue;
       }
       this.queue.restore(this.entryOf(task, s));
@@ -84,9 +89,9 @@ export class OverlordCore {
     // Lock rows of tasks that are no longer active are stale: delete them.
     for (const l of state.locks) if (!priorities.has(l.taskId)) this.ctx.writes.putLock(l.taskId, lockKey(l.lock), null);
     const { failedTasks } = this.queue.lockbox.restore(stored);
-    for (const e of broken) {
-      this.queue.restore(e);
-      this.queue.finish(e, "FAILED", "Task payload could not be read back from storage");
+    for (const { entry, why } of broken) {
+      this.queue.restore(entry);
+      this.queue.finish(entry, "FAILED", `Task payload could not be read back from storage: ${why}`);
     }
     for (const id of failedTasks) {
       for (const l of state.locks.filter((x) => x.taskId === id)) this.ctx.writes.putLock(id, lockKey(l.lock), null);

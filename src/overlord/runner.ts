@@ -9,6 +9,7 @@ import { ChangeLog, type Counter, type WorkerChange } from "./changeLog.ts";
 import type { CoreContext, TaskQueue } from "./taskQueue.ts";
 import type { TaskEntry, TaskLocation, TaskState } from "./types.ts";
 import { DEFAULT_CATEGORY, DEFAULT_WORKER_CONFIG, selectWorker, type WorkerBehaviorConfig, type WorkerView } from "./workerSelect.ts";
+import { DruidError } from "../shared/errors.ts";
 import { toIso } from "../shared/intervals.ts";
 
 export interface WorkerIdentity {
@@ -72,9 +73,20 @@ interface Slot {
   requiredCapacity: number;
   availabilityGroup: string;
   type: string;
+  /**
+   * The assignment may have reached an agent: it went out in a poll answer, or it was restored
+   * from storage (an earlier incarnation may have sent it). Decides what a takeover of the
+   * worker by a different agent does with the task (see `takeOver`).
+   */
+  sent: boolean;
 }
 
 export interface WorkerState extends WorkerIdentity {
+  /**
+   * SHA-256 of the worker key of the agent that holds this host (null: not yet known, e.g. a
+   * worker row written before keys existed). The key is the agent's secret identity; see poll.
+   */
+  keyDigest: string | null;
   disabled: boolean;
   leaseUntil: number;
   lostAt: number | null;
@@ -121,9 +133,10 @@ export class Runner {
     queue.runner = { assignPending: () => this.assignPending(), taskFinished: (e) => this.taskFinished(e) };
   }
 
-  private newWorker(id: WorkerIdentity, disabled: boolean, leaseUntil: number): WorkerState {
+  private newWorker(id: WorkerIdentity, disabled: boolean, leaseUntil: number, keyDigest: string | null): WorkerState {
     return {
       ...id,
+      keyDigest,
       disabled,
       leaseUntil,
       lostAt: null,
@@ -140,8 +153,8 @@ export class Runner {
   }
 
   /** Overlord start: a worker known from storage, with its assigned tasks, gets one lease to come back. */
-  restoreWorker(id: WorkerIdentity, disabled: boolean): WorkerState {
-    const w = this.newWorker(id, disabled, this.ctx.now() + this.ctx.config.workerLeaseMs);
+  restoreWorker(id: WorkerIdentity, disabled: boolean, keyDigest: string | null = null): WorkerState {
+    const w = this.newWorker(id, disabled, this.ctx.now() + this.ctx.config.workerLeaseMs, keyDigest);
     this.workers.set(id.host, w);
     return w;
   }
@@ -152,16 +165,16 @@ export class Runner {
     if (!w) {
       w = this.restoreWorker({ host: e.worker!, ip: "", capacity: 1, category: DEFAULT_CATEGORY, version: "0" }, false);
     }
-    this.occupy(w, e);
+    this.occupy(w, e, 0, true);
     if (e.runner !== "RUNNING") {
       e.assignedAt = this.ctx.now();
       w.unacked.set(e.task.id, e.assignedAt);
     }
   }
 
-  private occupy(w: WorkerState, e: TaskEntry, assignCounter = 0) {
+  private occupy(w: WorkerState, e: TaskEntry, assignCounter = 0, sent = true) {
     if (w.slots.has(e.task.id)) return;
-    const slot = { assignCounter, requiredCapacity: e.task.resource.requiredCapacity, availabilityGroup: e.task.resource.availabilityGroup, type: e.task.type };
+    const slot = { assignCounter, requiredCapacity: e.task.resource.requiredCapacity, availabilityGroup: e.task.resource.availabilityGroup, type: e.task.type, sent };
     w.slots.set(e.task.id, slot);
     w.usedCapacity += slot.requiredCapacity;
   }
@@ -244,7 +257,7 @@ export class Runner {
     this.ctx.writes.updateTask(e);
     w.unacked.set(e.task.id, now);
     this.append(w, { type: "assign", taskId: e.task.id });
-    this.occupy(w, e, w.log.lastCounter.counter);
+    this.occupy(w, e, w.log.lastCounter.counter, false);
   }
 
   /** Queue hook: a task assigned to a worker has finished. */
@@ -261,14 +274,32 @@ export class Runner {
     if (w.slots.has(e.task.id)) this.append(w, { type: "shutdown", taskId: e.task.id });
   }
 
-  private upsertWorker(id: WorkerIdentity, now: number): WorkerState {
+  /**
+   * The worker `id.host` as the agent holding `keyDigest` may use it. A host belongs to the key
+   * that registered it while its lease holds: another key is refused (409), so one agent cannot
+   * speak for another's worker. Once the lease has lapsed, a new key takes the host over.
+   */
+  private upsertWorker(id: WorkerIdentity, keyDigest: string, now: number): WorkerState {
     let w = this.workers.get(id.host);
+    let keyChanged = false;
+    if (w && w.keyDigest !== keyDigest) {
+      if (w.keyDigest !== null && w.lostAt === null && w.leaseUntil > now) {
+        throw new DruidError(
+          "CONFLICT",
+          `Worker [${id.host}] is held by another agent (a different worker key) until its lease lapses at ${toIso(w.leaseUntil)}; two agents cannot share a worker host`,
+          "workerHeldByAnotherAgent",
+        );
+      }
+      if (w.keyDigest !== null) this.takeOver(w);
+      w.keyDigest = keyDigest;
+      keyChanged = true;
+    }
     const isNew = !w;
     if (!w) {
-      w = this.newWorker(id, false, now);
+      w = this.newWorker(id, false, now, keyDigest);
       this.workers.set(id.host, w);
     }
-    const changed = isNew || w.ip !== id.ip || w.capacity !== id.capacity || w.category !== id.category || w.version !== id.version;
+    const changed = isNew || keyChanged || w.ip !== id.ip || w.capacity !== id.capacity || w.category !== id.category || w.version !== id.version;
     Object.assign(w, { ip: id.ip, capacity: id.capacity, category: id.category, version: id.version, prefetch: id.prefetch ?? 0 });
     if (changed) this.persistWorker(w, now);
     w.leaseUntil = now + this.ctx.config.workerLeaseMs;
@@ -279,14 +310,58 @@ export class Runner {
   persistWorker(w: WorkerState, now: number) {
     this.ctx.writes.add({
       kind: "worker",
-      data: { host: w.host, payload: { ip: w.ip, capacity: w.capacity, category: w.category, version: w.version }, disabled: w.disabled, lastSeenMs: now },
+      data: { host: w.host, payload: { ip: w.ip, capacity: w.capacity, category: w.category, version: w.version, keyDigest: w.keyDigest }, disabled: w.disabled, lastSeenMs: now },
     });
   }
 
+  /**
+   * A different agent (new worker key) takes over a host whose lease lapsed. Whatever the old
+   * agent may have started is failed, never handed to the new one: a task reported RUNNING, or
+   * whose assignment went out (it may have started and crashed before saying so). Only
+   * assignments that never left the Overlord stay, for the new agent's snapshot.
+   */
+  private takeOver(w: WorkerState): void {
+    for (const [id, slot] of [...w.slots]) {
+      const e = this.queue.active.get(id);
+      if (!e || e.worker !== w.host) {
+        this.release(w, id);
+      } else if (e.runner === "RUNNING" || slot.sent) {
+        this.failOn(w, e, `Worker [${w.host}] was taken over by a different agent after this task was sent to it; it may have started there, so it is not run again`);
+      }
+    }
+    w.synced = false;
+  }
+
+  /** Fails a task held by `w` and frees its slot at once (nothing is left for the worker to stop). */
+  private failOn(w: WorkerState, e: TaskEntry, errorMsg: string): void {
+    this.reportingTask = e.task.id;
+    try {
+      this.queue.finish(e, "FAILED", errorMsg);
+    } finally {
+      this.reportingTask = null;
+    }
+    this.release(w, e.task.id);
+  }
+
+  /** Whether `keyDigest` is the key of the agent holding worker `host` (log and report uploads). */
+  holdsWorker(host: string, keyDigest: string): boolean {
+    return this.workers.get(host)?.keyDigest === keyDigest;
+  }
+
+  /**
+   * An assigned task whose assignment cannot be delivered (its JSON cannot be built) is failed
+   * with `errorMsg`, so its neighbours in the same poll answer still go out.
+   */
+  failUndeliverable(taskId: string, errorMsg: string): void {
+    const e = this.queue.active.get(taskId);
+    const w = e?.worker ? this.workers.get(e.worker) : undefined;
+    if (e && w) this.failOn(w, e, errorMsg);
+  }
+
   /** One agent poll: lease, news, and what to answer (see docs/agent-protocol.md). */
-  poll(req: PollRequest): PollOutcome {
+  poll(req: PollRequest, keyDigest: string): PollOutcome {
     const now = this.ctx.now();
-    const w = this.upsertWorker(req.worker, now);
+    const w = this.upsertWorker(req.worker, keyDigest, now);
     const term = this.ctx.term;
     const isFull = req.full || req.counter === null;
     if (!isFull && (req.term !== term || !w.synced)) {
@@ -302,13 +377,7 @@ export class Runner {
         if (listed.has(id)) continue;
         const e = this.queue.active.get(id);
         if (e && e.worker === w.host && e.runner === "RUNNING") {
-          this.reportingTask = id;
-          try {
-            this.queue.finish(e, "FAILED", "This task disappeared on the worker where it was assigned");
-          } finally {
-            this.reportingTask = null;
-          }
-          this.release(w, id);
+          this.failOn(w, e, "This task disappeared on the worker where it was assigned");
         } else if (!e) {
           this.release(w, id); // finished earlier (e.g. shutdown): nothing left to stop
         }
@@ -365,12 +434,20 @@ export class Runner {
       for (const [id, slot] of w.slots) {
         if (slot.assignCounter > w.committedCounter) continue;
         const e = this.queue.active.get(id);
-        requests.push(e && e.worker === host ? { type: "assign", taskId: id } : { type: "shutdown", taskId: id });
+        if (e && e.worker === host) {
+          slot.sent = true;
+          requests.push({ type: "assign", taskId: id });
+        } else requests.push({ type: "shutdown", taskId: id });
       }
       return { ...base, counter: w.log.positionAt(w.committedCounter), requests };
     }
     const since = w.log.since(counter, w.committedCounter);
     if (since.reset) return this.resetReply(since.cause);
+    for (const c of since.changes) {
+      if (c.type !== "assign") continue;
+      const slot = w.slots.get(c.taskId);
+      if (slot) slot.sent = true;
+    }
     return { ...base, counter: since.counter, requests: since.changes };
   }
 
@@ -475,15 +552,8 @@ export class Runner {
       if (w.lostAt !== null && now >= w.lostAt + cfg.taskCleanupTimeoutMs) {
         for (const id of [...w.slots.keys()]) {
           const e = this.queue.active.get(id);
-          this.release(w, id);
-          if (e && e.worker === w.host) {
-            this.reportingTask = id;
-            try {
-              this.queue.finish(e, "FAILED", `The worker [${w.host}] that ran this task disappeared and did not come back within taskCleanupTimeout`);
-            } finally {
-              this.reportingTask = null;
-            }
-          }
+          if (e && e.worker === w.host) this.failOn(w, e, `The worker [${w.host}] that ran this task disappeared and did not come back within taskCleanupTimeout`);
+          else this.release(w, id);
         }
         this.workers.delete(w.host);
         continue;

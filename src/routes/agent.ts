@@ -1,13 +1,31 @@
-/** The agent protocol endpoints (docs/agent-protocol.md); agent token only. */
+/**
+ * The agent protocol endpoints (docs/agent-protocol.md): the agent token, plus the worker key
+ * that identifies one agent among all holders of that token.
+ */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { validateTaskId } from "../shared/ids.ts";
 import { forbidden } from "../shared/errors.ts";
+import { validateWorkerKey, WORKER_HEADER, WORKER_KEY_HEADER } from "../shared/workerKey.ts";
 import { DEFAULT_CATEGORY } from "../overlord/workerSelect.ts";
-import { empty, json, param, readJson, readText, validate, type Ctx, type Req } from "./http.ts";
+import { empty, json, jsonText, param, readJson, readText, validate, type Ctx, type Req } from "./http.ts";
 import { overlord } from "./overlordStub.ts";
 
 const MAX_LOG_BYTES = 1024 * 1024;
+/** Reports (inline or uploaded) are stored as one JSON value of at most this many characters. */
+const MAX_REPORTS_CHARS = 1024 * 1024;
+
+/** The last `max` UTF-16 units of a log, never starting inside a surrogate pair. */
+function tailOf(log: string, max = MAX_LOG_BYTES): string {
+  if (log.length <= max) return log;
+  const tail = log.slice(log.length - max);
+  const first = tail.charCodeAt(0);
+  return first >= 0xdc00 && first <= 0xdfff ? tail.slice(1) : tail;
+}
+
+const reportsSchema = z
+  .record(z.string(), z.unknown())
+  .refine((r) => JSON.stringify(r).length <= MAX_REPORTS_CHARS, `reports are larger than the limit of [${MAX_REPORTS_CHARS}] characters`);
 const hostSchema = z.string().min(1).max(255).regex(/^[^\s/]+$/, "must be host:port without spaces or '/'");
 const location = z.object({ host: z.string().max(255).nullable(), port: z.number().int(), tlsPort: z.number().int() });
 
@@ -33,8 +51,8 @@ const pollSchema = z
           duration: z.number().int().optional(),
           errorMsg: z.string().max(100_000).nullish(),
           location: location.optional(),
-          log: z.string().max(MAX_LOG_BYTES * 4).optional(),
-          reports: z.record(z.string(), z.unknown()).optional(),
+          log: z.string().max(MAX_LOG_BYTES * 4).transform((l) => tailOf(l)).optional(),
+          reports: reportsSchema.optional(),
         }),
       )
       .max(100_000)
@@ -45,27 +63,29 @@ function agentOnly(ctx: Ctx) {
   if (ctx.principal !== "agent") throw forbidden("This endpoint is for worker agents (AGENT_TOKEN)");
 }
 
-/** Optional `X-Druid-Worker: host:port`; when given, the task must have been assigned to it. */
-function workerHeader(req: Req): string | null {
-  const h = req.headers.get("X-Druid-Worker");
-  return h === null ? null : validate(hostSchema, h, "X-Druid-Worker header");
+/** `X-Druid-Worker: host:port`, the worker a log or report upload speaks for. */
+function workerHeader(req: Req): string {
+  return validate(hostSchema, req.headers.get(WORKER_HEADER) ?? "", `${WORKER_HEADER} header`);
 }
+
+const workerKey = (req: Req) => validateWorkerKey(req.headers.get(WORKER_KEY_HEADER));
 
 export function agentRoutes(router: RouterType<Req, [Ctx]>) {
   router.post("/druid-internal/v1/agent/poll", async (req, ctx) => {
     agentOnly(ctx);
+    const key = workerKey(req);
     const body = validate(pollSchema, await readJson(req, ctx.maxBodyBytes * 8), "poll");
-    const reply = await overlord(ctx.env).poll(body);
-    return reply ? json(reply) : empty(204);
+    const reply = await overlord(ctx.env).poll(body, key);
+    return reply === null ? empty(204) : jsonText(reply);
   });
 
   router.post("/druid-internal/v1/agent/tasks/:id/log", async (req, ctx) => {
     agentOnly(ctx);
     const id = validateTaskId(param(req, "id"));
     const host = workerHeader(req);
-    let log = await readText(req, MAX_LOG_BYTES * 4);
-    if (log.length > MAX_LOG_BYTES) log = log.slice(log.length - MAX_LOG_BYTES);
-    await overlord(ctx.env).putLog(host, id, log);
+    const key = workerKey(req);
+    const log = tailOf(await readText(req, MAX_LOG_BYTES * 4));
+    await overlord(ctx.env).putLog(host, key, id, log);
     return json({ task: id });
   });
 
@@ -73,8 +93,9 @@ export function agentRoutes(router: RouterType<Req, [Ctx]>) {
     agentOnly(ctx);
     const id = validateTaskId(param(req, "id"));
     const host = workerHeader(req);
-    const reports = validate(z.record(z.string(), z.unknown()), await readJson(req, MAX_LOG_BYTES), "reports");
-    await overlord(ctx.env).putReports(host, id, reports);
+    const key = workerKey(req);
+    const reports = validate(reportsSchema, await readJson(req, MAX_LOG_BYTES), "reports");
+    await overlord(ctx.env).putReports(host, key, id, reports);
     return json({ task: id });
   });
 }

@@ -6,6 +6,7 @@ import type { IRequest } from "itty-router";
 import type { z } from "zod";
 import type { Env } from "../env.ts";
 import type { Principal } from "../shared/auth.ts";
+import { parseBoundedJson } from "../shared/boundedJson.ts";
 import { DruidError, asDruidError, invalidInput } from "../shared/errors.ts";
 
 export interface Ctx {
@@ -85,11 +86,7 @@ function tooLarge(max: number): DruidError {
 export async function readJson(request: Request, max: number): Promise<unknown> {
   const body = await readText(request, max);
   if (body.trim() === "") throw invalidInput("Request body is empty; expected JSON");
-  try {
-    return JSON.parse(body) as unknown;
-  } catch (err) {
-    throw invalidInput(`Request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  return parseBoundedJson(body);
 }
 
 /** Validates with zod; the first issue becomes a 400 naming its field. */

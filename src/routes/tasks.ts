@@ -55,8 +55,9 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
 
   router.get("/druid/indexer/v1/task/:id", async (req, ctx) => {
     const id = param(req, "id");
-    const payload = await overlord(ctx.env).getTask(id);
-    return json({ task: id, payload }, payload ? 200 : 404);
+    const payload = await overlord(ctx.env).getTaskJson(id);
+    // The stored JSON is passed through as text: it is never parsed or re-serialised here.
+    return payload === null ? json({ task: id, payload: null }, 404) : jsonText(`{"task":${JSON.stringify(id)},"payload":${payload}}`);
   });
 
   router.get("/druid/indexer/v1/task/:id/status", async (req, ctx) => {

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { AGENT, api, inOverlord, overlordStub, uniqueDs } from "./helpers.ts";
-import { agentSim, done, drainOtherPending, running, submit } from "./agentSim.ts";
+import { agentSim, done, drainOtherPending, newWorkerKey, running, submit } from "./agentSim.ts";
 
 describe("agent protocol", () => {
   it("registers a worker with a full snapshot and answers 204 when nothing happens", async () => {
@@ -107,7 +107,7 @@ describe("agent protocol", () => {
     const ctl = new AbortController();
     const dropped = SELF.fetch("http://druid.test/druid-internal/v1/agent/poll", {
       method: "POST",
-      headers: { ...AGENT, "content-type": "application/json" },
+      headers: { ...a.headers, "content-type": "application/json" },
       body: JSON.stringify({ worker: { host: a.host, capacity: 4 }, term: a.term, counter: before, timeoutMs: 10_000, full: false, tasks: [] }),
       signal: ctl.signal,
     }).catch(() => null);
@@ -159,22 +159,26 @@ describe("agent protocol", () => {
     await a.poll();
     const [id] = await submit(uniqueDs("log"));
     await a.poll({ timeoutMs: 5000 });
-    const up = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: { ...AGENT, "X-Druid-Worker": a.host }, body: "line one\nline two\n" });
+    const up = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: a.uploadHeaders, body: "line one\nline two\n" });
     expect(up.status).toBe(200);
-    await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/reports`, { method: "POST", headers: { ...AGENT, "content-type": "application/json" }, body: JSON.stringify({ ingestionStatsAndErrors: { taskId: id } }) });
+    await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/reports`, { method: "POST", headers: { ...a.uploadHeaders, "content-type": "application/json" }, body: JSON.stringify({ ingestionStatsAndErrors: { taskId: id } }) });
     expect((await api("GET", `/druid/indexer/v1/task/${id}/log`)).text).toBe("line one\nline two\n");
     expect((await api("GET", `/druid/indexer/v1/task/${id}/log?offset=5`)).text).toBe("one\nline two\n");
     expect((await api("GET", `/druid/indexer/v1/task/${id}/log?offset=-4`)).text).toBe("two\n");
     expect((await api("GET", `/druid/indexer/v1/task/${id}/reports`)).json).toEqual({ ingestionStatsAndErrors: { taskId: id } });
     expect((await api("GET", "/druid/indexer/v1/task/none_such/log")).status).toBe(404);
-    const other = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: { ...AGENT, "X-Druid-Worker": "someone-else:1" }, body: "x" });
-    expect(other.status).toBe(404);
+    const other = agentSim();
+    await other.poll();
+    const notTheirs = await SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/log`, { method: "POST", headers: other.uploadHeaders, body: "x" });
+    expect(notTheirs.status).toBe(404);
   });
 
   it("refuses the operator token and malformed polls", async () => {
     expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: 1 } })).status).toBe(403);
-    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "bad host", capacity: 1 } }, AGENT)).status).toBe(400);
-    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: -1 } }, AGENT)).status).toBe(400);
+    const keyed = { ...AGENT, "X-Druid-Worker-Key": newWorkerKey() };
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "bad host", capacity: 1 } }, keyed)).status).toBe(400);
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: -1 } }, keyed)).status).toBe(400);
+    expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: 1 } }, AGENT)).json.errorCode).toBe("workerKeyRequired");
   });
 });
 

@@ -5,8 +5,15 @@ import { AGENT, api } from "./helpers.ts";
 type Counter = { counter: number; hash: number };
 
 let hostN = 0;
-export function agentSim(capacity = 4, category?: string) {
-  const host = `sim-${Date.now().toString(36)}-${++hostN}:8091`;
+
+/** A fresh worker key (each simulated agent is its own agent). */
+export function newWorkerKey(): string {
+  return `sim-key-${crypto.randomUUID()}`;
+}
+
+/** A simulated agent; give `host` to make a second agent claim the host of another. */
+export function agentSim(capacity = 4, category?: string, key = newWorkerKey(), host = `sim-${Date.now().toString(36)}-${++hostN}:8091`) {
+  const headers = { ...AGENT, "X-Druid-Worker-Key": key };
   let term: number | null = null;
   let counter: Counter | null = null;
   const poll = async (body: { tasks?: unknown[]; full?: boolean; timeoutMs?: number; counter?: Counter | null; term?: number | null } = {}) => {
@@ -21,7 +28,7 @@ export function agentSim(capacity = 4, category?: string) {
         full: body.full ?? counter === null,
         tasks: body.tasks ?? [],
       },
-      AGENT,
+      headers,
     );
     if (r.status === 200 && !r.json.resetCounter) {
       term = r.json.term;
@@ -30,7 +37,9 @@ export function agentSim(capacity = 4, category?: string) {
     if (r.status === 200 && r.json.resetCounter) counter = null;
     return r;
   };
-  return { host, poll, get counter() { return counter; }, set counter(c) { counter = c; }, get term() { return term; } };
+  /** Headers of this agent's log/report uploads. */
+  const uploadHeaders = { ...headers, "X-Druid-Worker": host };
+  return { host, key, headers, uploadHeaders, poll, get counter() { return counter; }, set counter(c) { counter = c; }, get term() { return term; } };
 }
 
 export const running = (id: string, host: string) => ({ id, status: "RUNNING", duration: -1, location: { host, port: 8100, tlsPort: -1 } });
