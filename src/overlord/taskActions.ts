@@ -16,7 +16,7 @@ import {
   type SegmentIdWithShardSpec,
 } from "../coordinator/segmentAllocation.ts";
 import { visibleSegments } from "../coordinator/timeline.ts";
-import { intervalOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
+import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
 import { DruidError, invalidInput } from "../shared/errors.ts";
 import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval } from "../shared/intervals.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
@@ -48,15 +48,8 @@ export interface ActionHost {
 
 const lockType = z.enum(LOCK_TYPES as [LockType, ...LockType[]]);
 const intervalText = z.string().min(1).max(200);
-const segmentSchema = z
-  .object({
-    dataSource: z.string().min(1).max(255),
-    interval: intervalText,
-    version: z.string().min(1).max(255),
-    shardSpec: z.object({ type: z.string() }).passthrough(),
-    loadSpec: z.record(z.string(), z.unknown()).optional(),
-  })
-  .passthrough();
+/** A published (or nuked) DataSegment, validated field by field (`dataSegmentSchema`: shardSpec, interval, ids, sizes). */
+const segmentSchema = dataSegmentSchema;
 const segmentsSchema = z.array(segmentSchema).max(10_000);
 
 export const actionSchema = z.discriminatedUnion("type", [

@@ -134,6 +134,7 @@ export function parseTask(input: unknown, opts: ParseOptions): Task {
       }
       const g = spec.dataSchema.granularitySpec;
       const granularity = parseGranularity(g?.segmentGranularity ?? "DAY", "spec.dataSchema.granularitySpec.segmentGranularity");
+      // an empty interval would ask the lockbox for an empty lock, which it refuses (the task would wait forever)
       const intervals = (g?.intervals ?? []).map((i) => parseInterval(i, "spec.dataSchema.granularitySpec.intervals"));
       lockIntervals = condense(intervals.map((i) => widenToBuckets(granularity, i)));
       break;
@@ -141,7 +142,7 @@ export function parseTask(input: unknown, opts: ParseOptions): Task {
     case "kill": {
       const k = check(killSchema, raw);
       dataSource = k.dataSource;
-      const interval = parseInterval(k.interval, "interval");
+      const interval = parseInterval(k.interval, "interval"); // empty refused (AbstractFixedIntervalTask: "interval empty")
       lockIntervals = [interval];
       idInterval = formatInterval(interval);
       break;
@@ -151,7 +152,8 @@ export function parseTask(input: unknown, opts: ParseOptions): Task {
       dataSource = c.dataSource;
       const text = c.ioConfig?.inputSpec.interval ?? c.interval;
       if (text === undefined) throw invalidInput("Invalid task field [ioConfig.inputSpec.interval]: is required");
-      lockIntervals = [parseInterval(text, "ioConfig.inputSpec.interval")];
+      // empty intervals are refused (CompactionIntervalSpec: "Interval[..] is empty, must specify a nonempty interval")
+      lockIntervals = [parseInterval(text, c.ioConfig ? "ioConfig.inputSpec.interval" : "interval")];
       break;
     }
   }

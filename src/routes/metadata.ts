@@ -57,7 +57,7 @@ async function markBy(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
   const now = Date.now();
   let n: number;
   if (f.data.interval !== undefined) {
-    const interval = parseInterval(f.data.interval, "interval");
+    const interval = parseInterval(f.data.interval, "interval", { allowEmpty: true }); // Druid: an empty interval matches nothing
     n = used
       ? await store(ctx).markUsedInInterval(ds, interval, f.data.versions ?? null, now)
       : await store(ctx).markUnusedInInterval(ds, interval, f.data.versions ?? null, now);
@@ -150,7 +150,7 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
   router.post(`${M}/datasources/:ds/segments`, async (req, ctx) => {
     const body = z.array(z.string()).max(1000).safeParse(await readJson(req, ctx.maxBodyBytes));
     if (!body.success) return text("Expected a JSON array of intervals", 400);
-    const intervals = body.data.map((i) => parseInterval(i, "intervals"));
+    const intervals = body.data.map((i) => parseInterval(i, "intervals", { allowEmpty: true }));
     const used = await store(ctx).overlapping(dsParam(req), intervals, true);
     return json(flag(req, "full") ? used.map((r) => r.segment) : used.map((r) => r.id));
   });
@@ -158,7 +158,7 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
   router.get(`${M}/datasources/:ds/unusedSegments`, async (req, ctx) => {
     const ds = dsParam(req);
     const intervalText = query(req, "interval");
-    const interval = intervalText ? parseInterval(intervalText, "interval", true) : null;
+    const interval = intervalText ? parseInterval(intervalText, "interval", { allowUnderscore: true, allowEmpty: true }) : null;
     const limitText = query(req, "limit");
     if (limitText !== undefined && (!/^\d+$/.test(limitText) || Number(limitText) <= 0)) return text(`Invalid limit[${limitText}]`, 400);
     const order = (query(req, "sortOrder") ?? "ASC").toUpperCase();

@@ -3,13 +3,17 @@
  * the rest of the system reads from a shardSpec: the partition number and the number of core
  * partitions (`processing/.../timeline/DataSegment.java`, `.../partition/*ShardSpec.java`).
  */
+import { z } from "zod";
+import { validateId } from "./ids.ts";
 import { formatSegmentId } from "./segmentId.ts";
 import { parseInterval, type Interval } from "./intervals.ts";
+import { shardSpecSchema } from "./shardSpec.ts";
 
 /**
- * A shardSpec as Druid serialises it. `numbered`: {partitionNum, partitions (= core partitions)};
- * `linear`: {partitionNum}; `none`: {}; `hashed`/`range`/`single`: {partitionNum,
- * numCorePartitions, ...}. Unknown fields are kept as they are.
+ * A shardSpec as Druid serialises it. `numbered`/`hashed`: {partitionNum, partitions (= core
+ * partitions)}; `linear`: {partitionNum}; `none`: {}; `range`/`single`: {partitionNum,
+ * numCorePartitions, ...}; `numbered_overwrite`: {partitionId, ...}. Unknown fields are kept as
+ * they are. What a valid one is: `shardSpecSchema` (shardSpec.ts).
  */
 export interface ShardSpec {
   type: string;
@@ -40,27 +44,75 @@ export interface DataSegment {
 /** Druid's NoneShardSpec: one segment per time chunk. */
 export const NONE_SHARD_SPEC: ShardSpec = { type: "none" };
 
-/** The partition number (0 for `none` and for specs without one). */
+/** What Druid's DataSegment takes for a null shardSpec (`new NumberedShardSpec(0, 1)`). */
+export const DEFAULT_SHARD_SPEC: ShardSpec = { type: "numbered", partitionNum: 0, partitions: 1 };
+
+/** A string field checked by a throwing validator, its message becoming the zod issue. */
+const checkedString = (check: (v: string) => void, what: string) =>
+  z.string({ error: `expected ${what} (a string)` }).superRefine((value, ctx) => {
+    try {
+      check(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+    }
+  });
+
+/**
+ * A DataSegment a task publishes (or names to nuke), with the fields the Overlord interprets
+ * checked as Druid's constructor would: dataSource by Druid's id rules (IdUtils.validateId),
+ * interval parseable and non-empty, version a non-empty string, shardSpec a valid spec (null →
+ * Druid's NumberedShardSpec(0, 1)), size an integer >= 0 (`Preconditions.checkArgument(size >= 0)`),
+ * binaryVersion and totalRows Java ints, dimensions/metrics the comma-separated strings Druid
+ * writes (CommaListJoinSerializer; its deserializer reads only a string), loadSpec an object.
+ * Other fields are kept as given.
+ */
+export const dataSegmentSchema = z.looseObject({
+  dataSource: checkedString((v) => validateId(v, "dataSource"), "a dataSource"),
+  interval: checkedString((v) => void parseInterval(v, "interval"), "an interval"),
+  version: z.string({ error: "expected a version (a string)" }).min(1, { message: "version must be a non-empty string" }).max(255),
+  shardSpec: shardSpecSchema.nullish().transform((s) => s ?? { ...DEFAULT_SHARD_SPEC }),
+  loadSpec: z.record(z.string(), z.unknown(), { error: "expected a loadSpec object" }).nullish(),
+  dimensions: z.string({ error: "expected a comma-separated string" }).nullish(),
+  metrics: z.string({ error: "expected a comma-separated string" }).nullish(),
+  binaryVersion: z.number().int().min(-2_147_483_648).max(2_147_483_647).nullish(),
+  size: z.number().int().min(0).optional(),
+  totalRows: z.number().int().min(0).max(2_147_483_647).nullish(),
+});
+
+/** The partition number (Druid's ShardSpec.getPartitionNum: 0 for `none`, `tombstone` and a missing spec). */
 export function partitionNumOf(spec: ShardSpec | null | undefined): number {
-  const n = spec?.partitionNum;
-  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : 0;
+  if (!spec) return 0;
+  switch (spec.type) {
+    case "none":
+    case "tombstone":
+      return 0;
+    case "numbered_overwrite":
+      return spec["partitionId"] as number;
+    default:
+      return spec.partitionNum ?? 0;
+  }
 }
 
 /**
- * The number of core partitions: the partitions that must all be present before the time chunk is
- * complete. 0 means there is no core set (`linear`, `none`, appended `numbered`): any non-empty
- * set of partitions is complete.
+ * The number of core partitions (Druid's getNumCorePartitions): the partitions that must all be
+ * present before the time chunk is complete. 0 means there is no core set (`linear`, `none`,
+ * `tombstone`, `numbered_overwrite`, appended `numbered`, range specs whose count is unknown
+ * (-1)): any non-empty set of partitions is complete. Specs are valid here (validated when
+ * published, `shardSpecSchema`; allocated ones are built valid).
  */
 export function corePartitionsOf(spec: ShardSpec | null | undefined): number {
   if (!spec) return 0;
   switch (spec.type) {
     case "none":
     case "linear":
+    case "tombstone":
+    case "numbered_overwrite":
       return 0;
-    default: {
-      const n = spec.numCorePartitions ?? spec.partitions;
-      return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
-    }
+    case "single":
+    case "range":
+      return Math.max(spec.numCorePartitions ?? 0, 0);
+    default:
+      return spec.partitions ?? spec.numCorePartitions ?? 0;
   }
 }
 

@@ -3,7 +3,7 @@
  * `start/end`, ISO-8601 periods and granularities. Parsing is delegated to luxon; this module
  * owns the conversions to and from Druid's textual forms (including `_` in URL paths).
  */
-import { DateTime, Duration, Interval as LuxonInterval } from "luxon";
+import { DateTime, Duration, FixedOffsetZone, Interval as LuxonInterval, type WeekdayNumbers } from "luxon";
 import { invalidInput } from "./errors.ts";
 
 /** Half-open [start, end) in epoch milliseconds. */
@@ -34,50 +34,144 @@ export function formatPathInterval(i: Interval): string {
   return formatInterval(i).replace("/", "_");
 }
 
-/** Parses an ISO instant (date, date-time, with or without zone; UTC assumed). */
-export function parseInstant(text: string, field = "timestamp"): number {
+/**
+ * Joda's ISODateTimeFormat.dateTimeParser(), which Druid reads every instant with (Intervals.of,
+ * DateTimes.ISO_DATE_TIME), less the forms luxon cannot compute (fractional hours or minutes,
+ * offsets with seconds, one-digit months or days): `date-element ['T' time-element [offset]]` or
+ * `'T' time-element [offset]`, where date-element is `yyyy[-MM[-dd]]`, `yyyy-DDD` or
+ * `xxxx-Www[-e]` (4 to 9 year digits, optional sign), time-element `HH[:mm[:ss[.fraction]]]`
+ * (`.` or `,`, up to 9 digits) and offset `Z` or `±HH[[:]mm]`. Literals are case-insensitive,
+ * as Joda's. Anything else — luxon's basic forms (`20200101`), bare times (`10:00`), spaces —
+ * is refused rather than read differently from Druid.
+ */
+const INSTANT_RE =
+  /^(?:([+-]?\d{4,9})(?:-(\d{2})(?:-(\d{2}))?|-(\d{3})|-W(\d{2})(?:-(\d))?)?)?(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
+/** Druid's canonical form, taken on a fast path (round-tripped, so Feb 30 or 24:00 never roll over). */
+const CANONICAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** JavaScript's Date range in years (±8.64e15 ms); Joda's own goes to ±292278993. */
+const MAX_YEAR = 275760;
+
+/** The epoch millisecond of an ISO instant, or the reason it is not one Druid would read (and we can represent). */
+function readInstant(text: string): number | string {
   if (text === DRUID_ETERNITY_START) return MIN_INSTANT;
   if (text === DRUID_ETERNITY_END) return MAX_INSTANT;
-  const dt = DateTime.fromISO(text, { zone: "utc", setZone: false });
-  if (!dt.isValid) throw invalidInput(`Invalid ${field} [${text}]: not an ISO-8601 instant`);
-  return dt.toMillis();
+  if (CANONICAL_RE.test(text)) {
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : "not a valid date-time";
+  }
+  const m = INSTANT_RE.exec(text);
+  if (!m || text === "" || (m[1] === undefined && m[7] === undefined)) return "not an ISO-8601 instant";
+  const [, yearText, month, day, ordinal, week, weekday, hour, minute, second, fraction, zone, sign, offH, offM] = m;
+  const year = yearText === undefined ? 1970 : Number(yearText); // a bare time is on Joda's default date
+  if (Math.abs(year) > MAX_YEAR) return `the year ${yearText} is outside the supported range (-${MAX_YEAR} to ${MAX_YEAR})`;
+  let offsetMinutes = 0;
+  if (zone !== undefined && zone.toUpperCase() !== "Z") {
+    const h = Number(offH);
+    const mi = offM === undefined ? 0 : Number(offM);
+    if (h > 23 || mi > 59) return `the time zone offset [${zone}] is out of range (-23:59 to +23:59)`;
+    offsetMinutes = (sign === "-" ? -1 : 1) * (h * 60 + mi);
+  }
+  const time = {
+    hour: hour === undefined ? 0 : Number(hour),
+    minute: minute === undefined ? 0 : Number(minute),
+    second: second === undefined ? 0 : Number(second),
+    millisecond: fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, "0")),
+  };
+  if (time.hour > 23 || time.minute > 59 || time.second > 59) return "not a valid time of day (hours 0-23, minutes and seconds 0-59)";
+  const zoneOpt = { zone: FixedOffsetZone.instance(offsetMinutes) };
+  const dt =
+    week !== undefined
+      ? DateTime.fromObject({ weekYear: year, weekNumber: Number(week), weekday: (weekday === undefined ? 1 : Number(weekday)) as WeekdayNumbers, ...time }, zoneOpt)
+      : ordinal !== undefined
+        ? DateTime.fromObject({ year, ordinal: Number(ordinal), ...time }, zoneOpt)
+        : DateTime.fromObject({ year, month: month === undefined ? 1 : Number(month), day: day === undefined ? 1 : Number(day), ...time }, zoneOpt);
+  if (!dt.isValid) return dt.invalidReason === "unit out of range" ? "not a valid date" : `not a valid date-time (${dt.invalidExplanation ?? dt.invalidReason})`;
+  const ms = dt.toMillis();
+  if (!Number.isFinite(ms) || ms < MIN_INSTANT || ms > MAX_INSTANT) return "outside the supported range of instants";
+  return ms;
 }
 
+/** Parses an ISO instant as Druid does (date, date-time, with or without zone; UTC assumed). */
+export function parseInstant(text: string, field = "timestamp"): number {
+  const r = readInstant(text);
+  if (typeof r === "string") throw invalidInput(`Invalid ${field} [${text}]: ${r}`);
+  return r;
+}
+
+/** `parseInstant` without the error: the instant, or null (Druid's DateTimes.ISO_DATE_TIME, for segment ids). */
+export function tryParseInstant(text: string): number | null {
+  const r = readInstant(text);
+  return typeof r === "number" ? r : null;
+}
+
+/** Joda's ISOPeriodFormat.standard(): `PnYnMnWnD[TnHnMn[.fff]S]`, at least one field, fractions only on seconds. */
+const PERIOD_RE = /^P(?=\d|T\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d{1,3})?S)?)?$/;
+
 export function parsePeriod(text: string, field = "period"): Duration {
-  const d = Duration.fromISO(text);
-  if (!d.isValid) throw invalidInput(`Invalid ${field} [${text}]: not an ISO-8601 period`);
+  const d = PERIOD_RE.test(text) ? Duration.fromISO(text.replace(",", ".")) : null;
+  if (!d || !d.isValid) throw invalidInput(`Invalid ${field} [${text}]: not an ISO-8601 period`);
   return d;
 }
 
+export interface IntervalOptions {
+  /** Accept `_` as the separator (intervals in URL paths). */
+  allowUnderscore?: boolean;
+  /**
+   * Accept an empty interval (start equals end). Druid refuses them wherever they would be
+   * locked or stored (AbstractFixedIntervalTask "interval empty", CompactionIntervalSpec
+   * "Interval[..] is empty, must specify a nonempty interval", TaskLockbox.tryLock); only filters
+   * that simply match nothing take them.
+   */
+  allowEmpty?: boolean;
+}
+
 /**
- * Parses `start/end`, `start/period` or `period/end` (Druid's interval syntax). `_` is accepted as
- * the separator when `allowUnderscore` (URL paths). Empty or reversed intervals are rejected.
+ * Parses `start/end`, `start/period` or `period/end` (Druid's interval syntax). `options` (or
+ * `true`, the older form of `{allowUnderscore: true}`) may accept `_` as the separator and empty
+ * intervals; reversed intervals and periods that leave the representable range are always refused.
  */
-export function parseInterval(text: unknown, field = "interval", allowUnderscore = false): Interval {
+export function parseInterval(text: unknown, field = "interval", options: boolean | IntervalOptions = {}): Interval {
+  const opts: IntervalOptions = typeof options === "boolean" ? { allowUnderscore: options } : options;
   if (typeof text !== "string" || text.length === 0 || text.length > 200) {
     throw invalidInput(`Invalid ${field}: expected an ISO-8601 interval string like 2024-01-01/2024-01-02`);
   }
   let s = text;
-  if (!s.includes("/") && allowUnderscore) s = s.replace("_", "/");
+  if (!s.includes("/") && opts.allowUnderscore) s = s.replace("_", "/");
   const parts = s.split("/");
   if (parts.length !== 2 || !parts[0] || !parts[1]) {
     throw invalidInput(`Invalid ${field} [${text}]: expected start/end`);
   }
   const [a, b] = parts as [string, string];
+  const instant = (t: string) => {
+    const r = readInstant(t);
+    if (typeof r === "string") throw invalidInput(`Invalid ${field} [${text}]: [${t}]: ${r}`);
+    return r;
+  };
+  const period = (t: string) => {
+    if (!PERIOD_RE.test(t)) throw invalidInput(`Invalid ${field} [${text}]: [${t}] is not an ISO-8601 period`);
+    return Duration.fromISO(t.replace(",", "."));
+  };
   let start: number;
   let end: number;
-  if (a.startsWith("P")) {
-    end = parseInstant(b, field);
-    start = DateTime.fromMillis(end, { zone: "utc" }).minus(parsePeriod(a, field)).toMillis();
+  if (a.startsWith("P") && b.startsWith("P")) {
+    throw invalidInput(`Invalid ${field} [${text}]: an interval cannot be composed of two periods`);
+  } else if (a.startsWith("P")) {
+    end = instant(b);
+    start = end <= MIN_INSTANT || end >= MAX_INSTANT ? NaN : DateTime.fromMillis(end, { zone: "utc" }).minus(period(a)).toMillis();
   } else if (b.startsWith("P")) {
-    start = parseInstant(a, field);
-    end = DateTime.fromMillis(start, { zone: "utc" }).plus(parsePeriod(b, field)).toMillis();
+    start = instant(a);
+    end = start <= MIN_INSTANT || start >= MAX_INSTANT ? NaN : DateTime.fromMillis(start, { zone: "utc" }).plus(period(b)).toMillis();
   } else {
-    start = parseInstant(a, field);
-    end = parseInstant(b, field);
+    start = instant(a);
+    end = instant(b);
   }
-  if (!Number.isFinite(start) || !Number.isFinite(end)) throw invalidInput(`Invalid ${field} [${text}]`);
+  if (!Number.isFinite(start) || !Number.isFinite(end) || start < MIN_INSTANT || end > MAX_INSTANT) {
+    throw invalidInput(`Invalid ${field} [${text}]: the period takes the interval outside the supported range of instants`);
+  }
   if (end < start) throw invalidInput(`Invalid ${field} [${text}]: end is before start`);
+  if (end === start && !opts.allowEmpty) {
+    throw invalidInput(`Invalid ${field} [${text}]: the interval is empty (start equals end), must specify a non-empty interval`);
+  }
   return { start, end };
 }
 

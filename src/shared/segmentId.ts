@@ -6,8 +6,7 @@
  * is a partition, or part of the version), and without one every `_` position is tried and
  * validated by the two ISO instants that must follow it.
  */
-import { toIso, type Interval } from "./intervals.ts";
-import { DateTime } from "luxon";
+import { toIso, tryParseInstant, type Interval } from "./intervals.ts";
 
 export interface SegmentIdParts {
   dataSource: string;
@@ -22,18 +21,8 @@ export function formatSegmentId(p: SegmentIdParts): string {
   return p.partitionNum === 0 ? base : `${base}_${p.partitionNum}`;
 }
 
-const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** Druid's ISO_DATE_TIME parse, or null. Canonical instants take a fast path. */
-function tryInstant(text: string): number | null {
-  if (CANONICAL.test(text)) {
-    const ms = Date.parse(text);
-    return Number.isNaN(ms) ? null : ms;
-  }
-  if (!/^[+-]?\d/.test(text)) return null;
-  const dt = DateTime.fromISO(text, { zone: "utc" });
-  return dt.isValid ? dt.toMillis() : null;
-}
+/** Druid's ISO_DATE_TIME parse, or null: the same grammar and checks as `parseInstant`. */
+const tryInstant = tryParseInstant;
 
 /**
  * Every reading of `id` whose dataSource is `dataSource`, most probable first (Druid's

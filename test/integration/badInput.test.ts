@@ -73,3 +73,41 @@ describe("bad input is refused with a 4xx and changes nothing", () => {
     expect((await rows("SELECT name FROM sqlite_master WHERE name = 'tasks'")).length).toBe(1);
   });
 });
+
+/** Issue 12: intervals Druid refuses (empty, out-of-range offsets, runaway periods) are 400 at submit, never a task that waits forever. */
+describe("task specs with intervals Druid refuses are 400 at submit", () => {
+  const index = (id: string, intervals: string[], type = "index") => ({ type, id, spec: { dataSchema: { dataSource: "w", granularitySpec: { segmentGranularity: "day", intervals } } } });
+  const specs: Array<{ name: string; body: Record<string, unknown>; message: string }> = [
+    { name: "an empty interval in an index spec", body: index("bad_empty_index", ["2020-01-01/2020-01-01"]), message: "spec.dataSchema.granularitySpec.intervals [2020-01-01/2020-01-01]: the interval is empty" },
+    { name: "an empty interval among others in an index_parallel spec", body: index("bad_empty_parallel", ["2020-01-02/2020-01-03", "2020-01-01T00:00:00Z/2020-01-01T00:00:00.000Z"], "index_parallel"), message: "the interval is empty" },
+    { name: "an empty start/period interval in an index spec", body: index("bad_empty_pt0s", ["2020-01-01/PT0S"]), message: "the interval is empty" },
+    { name: "an empty period/end interval in an index spec", body: index("bad_empty_p0d", ["P0D/2020-01-01"]), message: "the interval is empty" },
+    { name: "a huge period in an index spec", body: index("bad_huge_period", ["2020-01-01/P1000000000Y"]), message: "outside the supported range" },
+    { name: "an offset beyond +23:59 in an index spec", body: index("bad_offset", ["2020-01-01T00:00:00+25:00/2020-01-02"]), message: "offset [+25:00] is out of range" },
+    { name: "hour 24 in an index spec", body: index("bad_hour24", ["2020-01-01T00:00:00Z/2020-01-01T24:00:00Z"]), message: "not a valid time of day" },
+    { name: "an empty interval in a kill task", body: { type: "kill", id: "bad_empty_kill", dataSource: "w", interval: "2020-01-01/2020-01-01" }, message: "Invalid interval [2020-01-01/2020-01-01]: the interval is empty" },
+    { name: "an empty interval in a compact task", body: { type: "compact", id: "bad_empty_compact", dataSource: "w", interval: "2020-01-01T00:00:00Z/2020-01-01T00:00:00.000Z" }, message: "Invalid interval [2020-01-01T00:00:00Z/2020-01-01T00:00:00.000Z]: the interval is empty" },
+    {
+      name: "an empty ioConfig.inputSpec.interval in a compact task",
+      body: { type: "compact", id: "bad_empty_compact_io", dataSource: "w", ioConfig: { type: "compact", inputSpec: { type: "interval", interval: "2020-01-01/PT0S" } } },
+      message: "Invalid ioConfig.inputSpec.interval [2020-01-01/PT0S]: the interval is empty",
+    },
+  ];
+  for (const c of specs) {
+    it(`refuses ${c.name}`, async () => {
+      const before = (await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n;
+      const r = await api("POST", "/druid/indexer/v1/task", c.body);
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ error: "druidException", category: "INVALID_INPUT" });
+      expect(r.json.errorMessage).toContain(c.message);
+      expect((await rows<{ n: number }>("SELECT COUNT(*) AS n FROM tasks"))[0]!.n).toBe(before);
+      expect((await api("GET", `/druid/indexer/v1/task/${c.body["id"]}/status`)).status).toBe(404);
+    });
+  }
+
+  it("still accepts Druid's usual instant forms in a kill interval", async () => {
+    const r = await api("POST", "/druid/indexer/v1/task", { type: "kill", id: "ok_kill_forms", dataSource: "w_forms", interval: "2020-01-01T05:30:00+05:30/2020-01-02T00:00:00.5+0000" });
+    expect(r.status).toBe(200);
+    await api("POST", "/druid/indexer/v1/task/ok_kill_forms/shutdown");
+  });
+});

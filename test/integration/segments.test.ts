@@ -174,3 +174,65 @@ describe("task actions, segment metadata and deep storage", () => {
     expect(back.json.numChangedSegments).toBe(1);
   });
 });
+
+/** Issue 12: what a task publishes is validated as Druid's DataSegment and ShardSpec constructors would. */
+describe("publishing validates the segments it stores", () => {
+  const numbered = (partitionNum: unknown, partitions: unknown) => ({ type: "numbered", partitionNum, partitions });
+
+  it("refuses segments with invalid shard specs or fields with 400 naming the field, for every publishing action, storing nothing", async () => {
+    const ds = uniqueDs("badseg");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const version = (await act(t, { type: "lockList" })).json.result[0].version as string;
+    const ok = segment(ds, DAY1, version, 0, 1);
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ ...ok, shardSpec: numbered(-1, 1) }, "segments.0.shardSpec.partitionNum"],
+      [{ ...ok, shardSpec: numbered(1e300, 1) }, "segments.0.shardSpec.partitionNum"],
+      [{ ...ok, shardSpec: numbered("0", 1) }, "segments.0.shardSpec.partitionNum"],
+      [{ ...ok, shardSpec: numbered(0, -1) }, "segments.0.shardSpec.partitions"],
+      [{ ...ok, shardSpec: { type: "linear" } }, "segments.0.shardSpec.partitionNum"],
+      [{ ...ok, shardSpec: { type: "building_numbered", partitionId: 0 } }, "segments.0.shardSpec.type"],
+      [{ ...ok, interval: "2024-03-01/2024-03-01" }, "segments.0.interval"],
+      [{ ...ok, interval: "2024-03-01T00:00:00+25:00/2024-03-02" }, "segments.0.interval"],
+      [{ ...ok, version: "" }, "segments.0.version"],
+      [{ ...ok, size: -10 }, "segments.0.size"],
+      [{ ...ok, binaryVersion: "9" }, "segments.0.binaryVersion"],
+      [{ ...ok, dimensions: ["page", "user"] }, "segments.0.dimensions"],
+      [{ ...ok, loadSpec: "r2://x" }, "segments.0.loadSpec"],
+      [{ ...ok, dataSource: `${ds}/x` }, "segments.0.dataSource"],
+    ];
+    for (const type of ["segmentTransactionalInsert", "segmentTransactionalReplace", "segmentTransactionalAppend"]) {
+      for (const [seg, field] of bad) {
+        const r = await act(t, { type, segments: [seg] });
+        expect(r.status, `${type} ${JSON.stringify(seg)}`).toBe(400);
+        expect(r.json).toMatchObject({ error: "druidException", category: "INVALID_INPUT" });
+        expect(r.json.errorMessage).toContain(`[${field}]`);
+      }
+    }
+    // a bad segment among good ones fails the whole publish
+    const mixed = await act(t, { type: "segmentTransactionalInsert", segments: [ok, { ...segment(ds, DAY1, version, 1, 1), shardSpec: numbered(1, -1) }] });
+    expect(mixed.status).toBe(400);
+    expect(mixed.json.errorMessage).toContain("[segments.1.shardSpec.partitions]");
+    expect((await act(t, { type: "segmentTransactionalInsert", segments: [ok], segmentsToBeOverwritten: [{ ...ok, shardSpec: numbered(-1, 0) }] })).status).toBe(400);
+    expect((await act(t, { type: "segmentNuke", segments: [{ ...ok, shardSpec: numbered(0, -1) }] })).status).toBe(400);
+    expect(await rows("SELECT id FROM segments WHERE datasource = ?", ds)).toHaveLength(0);
+
+    // the valid forms still publish: an appended partition beyond the core set, and Druid's default for a missing shardSpec
+    const { shardSpec: _drop, ...noSpec } = ok;
+    const pub = await act(t, { type: "segmentTransactionalInsert", segments: [noSpec, { ...segment(ds, DAY1, version, 3, 1, `segments/${ds}/3.parquet`) }] });
+    expect(pub.status).toBe(200);
+    expect(pub.json.result).toMatchObject({ success: true });
+    const stored = await rows<{ partition_num: number; payload: string }>("SELECT partition_num, payload FROM segments WHERE datasource = ? ORDER BY partition_num", ds);
+    expect(stored.map((r) => [r.partition_num, JSON.parse(r.payload).shardSpec])).toEqual([
+      [0, { type: "numbered", partitionNum: 0, partitions: 1 }],
+      [3, { type: "numbered", partitionNum: 3, partitions: 1 }],
+    ]);
+  });
+
+  it("refuses to lock an empty interval (Druid's TaskLockbox: interval empty)", async () => {
+    const ds = uniqueDs("emptylock");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"], { context: { useConcurrentLocks: true } }), ds);
+    const r = await act(t, { type: "lockTryAcquire", lockType: "EXCLUSIVE", interval: "2024-03-05/2024-03-05" });
+    expect(r.status).toBe(400);
+    expect(r.json.errorMessage).toContain("the interval is empty");
+  });
+});
