@@ -2,10 +2,11 @@
  * Executors for the agent's own tests, registered only when DRUID_AGENT_TEST_EXECUTORS=1:
  * - `test_sleep`: runs until `sleepMs` pass or the file `untilFile` exists (whichever is given),
  *   honours abort unless `ignoreAbort`; writes `logBytes` of log; returns `reports`; fails with
- *   `failWith` instead of succeeding when given.
+ *   `failWith` instead of succeeding when given; appends its task id to `recordFile` first (a
+ *   record of every run that survives the agent, for the crash test).
  * - `test_crash`: exits its process with code `exitCode` (default 1), as a crash or OOM would.
  */
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { waitOrAbort } from "./noop.ts";
 import type { Executor, ExecutorContext } from "./types.ts";
 
@@ -26,6 +27,8 @@ const testSleep: Executor = {
   type: "test_sleep",
   async run(ctx) {
     const t = ctx.task;
+    const recordFile = str(t["recordFile"]);
+    if (recordFile !== null) appendFileSync(recordFile, `${ctx.taskId}\n`);
     const honourAbort = t["ignoreAbort"] !== true;
     ctx.log(`test_sleep pid ${process.pid}`);
     const logBytes = num(t["logBytes"], 0);

@@ -25,6 +25,8 @@ export interface OverlordConfig {
   /** Group commit: wait this long before a flush when `commitSiblings` callers already wait (0 = never). */
   commitDelayMs: number;
   commitSiblings: number;
+  /** Task types accepted as noop-like (no locks) for agents' test executors; empty in production. */
+  testTaskTypes: string[];
 }
 
 export const DEFAULT_CONFIG: OverlordConfig = {
@@ -45,6 +47,7 @@ export const DEFAULT_CONFIG: OverlordConfig = {
   recentlyFinishedThresholdMs: 24 * 3_600_000,
   commitDelayMs: 2,
   commitSiblings: 2,
+  testTaskTypes: [],
 };
 
 /** Environment variable → setting. */
@@ -66,7 +69,13 @@ export const CONFIG_VARS: Record<string, keyof OverlordConfig> = {
   DRUID_RECENTLY_FINISHED_THRESHOLD: "recentlyFinishedThresholdMs",
   DRUID_COMMIT_DELAY: "commitDelayMs",
   DRUID_COMMIT_SIBLINGS: "commitSiblings",
+  DRUID_TEST_TASK_TYPES: "testTaskTypes",
 };
+
+/** `DRUID_TEST_TASK_TYPES`: a comma-separated list of task type names. */
+export function parseTestTaskTypes(text: string): string[] {
+  return text.split(",").map((t) => t.trim()).filter((t) => /^[A-Za-z0-9_]{1,64}$/.test(t));
+}
 
 function durationMs(text: string, name: string): number {
   if (/^\d+$/.test(text)) return Number(text);
@@ -85,6 +94,8 @@ export function configFromEnv(env: Record<string, unknown>): OverlordConfig {
       const parsed = JSON.parse(text) as unknown;
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${name} must be a JSON object`);
       cfg.defaultContext = parsed as Record<string, unknown>;
+    } else if (key === "testTaskTypes") {
+      cfg.testTaskTypes = parseTestTaskTypes(text);
     } else if (key === "minWorkerVersion") {
       cfg.minWorkerVersion = text;
     } else if (key.endsWith("Ms")) {

@@ -74,7 +74,7 @@ export class OverlordCore {
         continue;
       }
       try {
-        task = parseTask(s.payload, { now: s.createdMs, maxPayloadBytes: Number.MAX_SAFE_INTEGER });
+        task = parseTask(s.payload, { now: s.createdMs, maxPayloadBytes: Number.MAX_SAFE_INTEGER, testTaskTypes: this.ctx.config.testTaskTypes });
       } catch {
         broken.push({ entry: this.entryOf(fallbackTask(s.payload), s), why: "it no longer validates" });
         continue;
