@@ -5,6 +5,7 @@
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
+import { parseTestTaskTypes } from "../overlord/config.ts";
 import { parseTask, type Task } from "../overlord/taskSpec.ts";
 import { invalidInput } from "../shared/errors.ts";
 import { parseInterval } from "../shared/intervals.ts";
@@ -17,9 +18,10 @@ function parseTasks(inputs: unknown[], ctx: Ctx, now: number): Task[] {
   const cfg = ctx.env;
   const defaultContext = cfg.DRUID_DEFAULT_TASK_CONTEXT ? (JSON.parse(String(cfg.DRUID_DEFAULT_TASK_CONTEXT)) as Record<string, unknown>) : {};
   const maxPayloadBytes = Number(cfg.DRUID_MAX_TASK_PAYLOAD_BYTES ?? 512 * 1024);
+  const testTaskTypes = parseTestTaskTypes(String(cfg.DRUID_TEST_TASK_TYPES ?? ""));
   return inputs.map((input, i) => {
     try {
-      return parseTask(input, { now, defaultContext, maxPayloadBytes });
+      return parseTask(input, { now, defaultContext, maxPayloadBytes, testTaskTypes });
     } catch (err) {
       if (inputs.length > 1 && err instanceof Error) err.message = `tasks[${i}]: ${err.message}`;
       throw err;
