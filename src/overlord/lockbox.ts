@@ -277,7 +277,7 @@ export class Lockbox {
     const ctx = f.context ?? {};
     const concurrent = ctx["useConcurrentLocks"] === true || ctx["taskLockType"] === "REPLACE";
     const wantsKill = ctx["taskLockType"] === "KILL";
-    const intervals = f.intervals && f.intervals.length > 0 ? f.intervals.map((i) => parseInterval(i, "intervals")) : [ETERNITY];
+    const intervals = f.intervals && f.intervals.length > 0 ? f.intervals.map((i) => parseInterval(i, "intervals", { allowEmpty: true })) : [ETERNITY];
     return this.possesOf(f.datasource, false).filter(
       (p) =>
         !p.lock.revoked &&

@@ -102,6 +102,8 @@ export interface SegmentPublishResult {
 }
 
 const MAX_LOCK_WAIT_MS = 25_000;
+/** Interval options where an empty interval is legitimate (it matches nothing). */
+const ANY = { allowEmpty: true };
 
 /** Runs one async section at a time per key (allocation and publication of a data source). */
 class KeyedMutex {
@@ -141,7 +143,8 @@ export class TaskActions {
       case "lockAcquire":
         return this.acquire(entry, parseInterval(action.interval, "interval"), action.lockType ?? "EXCLUSIVE", action.timeoutMs ?? 0);
       case "lockRelease": {
-        const changes = lockbox.release(task.id, task.dataSource, parseInterval(action.interval, "interval"));
+        // Releasing, marking and retrieving over an empty interval touch nothing (as in Druid).
+        const changes = lockbox.release(task.id, task.dataSource, parseInterval(action.interval, "interval", ANY));
         this.host.queue.persistLockChanges(changes);
         if (changes.length > 0) this.host.queue.manage([task.dataSource]);
         await this.host.durable();
@@ -156,7 +159,7 @@ export class TaskActions {
       case "segmentTransactionalAppend":
         return this.publish(entry, action.segments as DataSegment[], "APPEND");
       case "markSegmentsAsUnused": {
-        const interval = parseInterval(action.interval, "interval");
+        const interval = parseInterval(action.interval, "interval", ANY);
         this.requireDataSource(entry, action.dataSource);
         this.requireLock(entry, interval);
         return this.mutex.run(action.dataSource, () => this.host.segments.markUnusedInInterval(action.dataSource, interval, action.versions ?? null, this.host.now()));
@@ -166,7 +169,7 @@ export class TaskActions {
       case "retrieveUsedSegments": {
         const texts = action.intervals ?? (action.interval ? [action.interval] : []);
         if (texts.length === 0) throw invalidInput("Invalid [intervals]: at least one interval is required");
-        const intervals = texts.map((t) => parseInterval(t, "intervals"));
+        const intervals = texts.map((t) => parseInterval(t, "intervals", ANY));
         const used = (await this.host.segments.overlapping(action.dataSource, intervals, true)).map((r) => r.segment);
         if (action.visibility === "INCLUDING_OVERSHADOWED") return used;
         const visible = new Set<DataSegment>();
@@ -174,7 +177,7 @@ export class TaskActions {
         return [...visible];
       }
       case "retrieveUnusedSegments": {
-        const interval = parseInterval(action.interval, "interval");
+        const interval = parseInterval(action.interval, "interval", ANY);
         const rows = await this.host.segments.unusedWithin(action.dataSource, interval, {
           versions: action.versions ?? null,
           limit: action.limit ?? null,
