@@ -6,6 +6,7 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHILD_RETIRE_MB } from "./childProtocol.ts";
+import { WORKER_HOST_PATTERN } from "./protocol.ts";
 
 export interface AgentConfig {
   overlord: string;
@@ -130,7 +131,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig 
     return o.default(host);
   };
   host = get("host");
-  if (!/^[^\s/]+$/.test(host) || host.length > 255) throw new ConfigError(`--host must look like name:port, got [${host}]`);
+  if (!WORKER_HOST_PATTERN.test(host)) throw new ConfigError(`--host must look like name:port (letters, digits, '.', '-', '_', '~', ':', '[', ']'), got [${host}]`);
   const overlord = get("overlord");
   try {
     const u = new URL(overlord);

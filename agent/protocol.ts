@@ -3,7 +3,7 @@
  * src/routes/agent.ts), and a light check of the poll answer.
  */
 
-export { WORKER_HEADER, WORKER_KEY_HEADER } from "../src/shared/workerKey.ts";
+export { WORKER_HEADER, WORKER_HOST_PATTERN, WORKER_KEY_HEADER } from "../src/shared/workerKey.ts";
 
 export type Counter = { counter: number; hash: number };
 export type TaskState = "RUNNING" | "SUCCESS" | "FAILED";

@@ -6,7 +6,7 @@ import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { validateTaskId } from "../shared/ids.ts";
 import { forbidden } from "../shared/errors.ts";
-import { validateWorkerKey, WORKER_HEADER, WORKER_KEY_HEADER } from "../shared/workerKey.ts";
+import { validateWorkerKey, WORKER_HEADER, WORKER_HOST_PATTERN, WORKER_KEY_HEADER } from "../shared/workerKey.ts";
 import { DEFAULT_CATEGORY } from "../overlord/workerSelect.ts";
 import { empty, json, jsonText, param, readJson, readText, validate, type Ctx, type Req } from "./http.ts";
 import { overlord } from "./overlordStub.ts";
@@ -15,18 +15,22 @@ const MAX_LOG_BYTES = 1024 * 1024;
 /** Reports (inline or uploaded) are stored as one JSON value of at most this many characters. */
 const MAX_REPORTS_CHARS = 1024 * 1024;
 
-/** The last `max` UTF-16 units of a log, never starting inside a surrogate pair. */
+/**
+ * Text stored as a D1 column must be well-formed UTF-16: a lone surrogate (JSON allows
+ * "\ud800") would be stored as something else than what was accepted. It becomes U+FFFD.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (s: string) => s.replace(LONE_SURROGATE, "\ufffd");
+
+/** The last `max` UTF-16 units of a log, well-formed (and so never starting inside a pair). */
 function tailOf(log: string, max = MAX_LOG_BYTES): string {
-  if (log.length <= max) return log;
-  const tail = log.slice(log.length - max);
-  const first = tail.charCodeAt(0);
-  return first >= 0xdc00 && first <= 0xdfff ? tail.slice(1) : tail;
+  return wellFormed(log.length <= max ? log : log.slice(log.length - max));
 }
 
 const reportsSchema = z
   .record(z.string(), z.unknown())
   .refine((r) => JSON.stringify(r).length <= MAX_REPORTS_CHARS, `reports are larger than the limit of [${MAX_REPORTS_CHARS}] characters`);
-const hostSchema = z.string().min(1).max(255).regex(/^[^\s/]+$/, "must be host:port without spaces or '/'");
+const hostSchema = z.string().regex(WORKER_HOST_PATTERN, "must be host:port, 1-255 characters of letters, digits, '.', '-', '_', '~', ':', '[', ']'");
 const location = z.object({ host: z.string().max(255).nullable(), port: z.number().int(), tlsPort: z.number().int() });
 
 const pollSchema = z
@@ -49,7 +53,7 @@ const pollSchema = z
           id: z.string().min(1).max(255),
           status: z.enum(["RUNNING", "SUCCESS", "FAILED"]),
           duration: z.number().int().optional(),
-          errorMsg: z.string().max(100_000).nullish(),
+          errorMsg: z.string().max(100_000).transform(wellFormed).nullish(),
           location: location.optional(),
           log: z.string().max(MAX_LOG_BYTES * 4).transform((l) => tailOf(l)).optional(),
           reports: reportsSchema.optional(),

@@ -14,6 +14,9 @@ export const WORKER_HEADER = "X-Druid-Worker";
 
 const KEY_SHAPE = /^[A-Za-z0-9._~+/=-]{32,256}$/;
 
+/** A worker's id, `name:port` (a host name or bracketed IPv6 address); checked by both ends. */
+export const WORKER_HOST_PATTERN = /^[A-Za-z0-9._~:[\]-]{1,255}$/;
+
 /** The key from a request header, or a 400 saying what a key must be. */
 export function validateWorkerKey(key: string | null): string {
   if (key === null || !KEY_SHAPE.test(key)) {

@@ -173,6 +173,22 @@ describe("agent protocol", () => {
     expect(notTheirs.status).toBe(404);
   });
 
+  it("stores what an agent reports as it reads back: NUL kept, lone surrogates made U+FFFD, hosts without control characters", async () => {
+    await drainOtherPending();
+    const a = agentSim();
+    await a.poll();
+    const [id] = await submit(uniqueDs("text"));
+    await a.poll({ timeoutMs: 5000 });
+    const r = await a.poll({ tasks: [{ ...done(id!, "FAILED"), errorMsg: "bad\ud800 \u0000end", log: "x\u0000y\udc00z\u{1F600}" }] });
+    expect(r.status).toBe(200);
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.errorMsg).toBe("bad\ufffd \u0000end");
+    expect((await api("GET", `/druid/indexer/v1/task/${id}/log`)).text).toBe("x\u0000y\ufffdz\u{1F600}");
+    const keyed = { ...AGENT, "X-Druid-Worker-Key": newWorkerKey() };
+    for (const host of ["a\u0000b:1", "a\u202eb:1", "x:1\ud800", ""]) {
+      expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host, capacity: 1 } }, keyed)).status).toBe(400);
+    }
+  });
+
   it("refuses the operator token and malformed polls", async () => {
     expect((await api("POST", "/druid-internal/v1/agent/poll", { worker: { host: "x:1", capacity: 1 } })).status).toBe(403);
     const keyed = { ...AGENT, "X-Druid-Worker-Key": newWorkerKey() };
