@@ -28,7 +28,7 @@ import type { Logger } from "./logger.ts";
 import { sendPoll, type PollResult } from "./pollClient.ts";
 import { InProcessPool } from "./inProcessPool.ts";
 import { ChildPool, type TaskPool } from "./pool.ts";
-import type { Counter, PollBody, PollRequestItem, TaskLocation } from "./protocol.ts";
+import type { AgentRequest, Counter, PollBody, TaskLocation } from "../src/protocol/agent.ts";
 import { readLogTail, shipLogAndReports } from "./shipping.ts";
 
 export interface AgentDeps {
@@ -316,7 +316,7 @@ export class Agent {
 
   // ---- applying the Overlord's requests ---------------------------------------------------------
 
-  private apply(r: PollRequestItem): void {
+  private apply(r: AgentRequest): void {
     if (r.type === "metadata") {
       if (!!r.disabled !== this.disabled) this.logger.info(r.disabled ? "worker disabled by the Overlord (no new tasks)" : "worker enabled by the Overlord");
       this.disabled = !!r.disabled;

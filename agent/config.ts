@@ -6,7 +6,7 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHILD_RETIRE_MB } from "./childProtocol.ts";
-import { WORKER_HOST_PATTERN } from "./protocol.ts";
+import { WORKER_HOST_PATTERN } from "../src/protocol/headers.ts";
 
 export interface AgentConfig {
   overlord: string;

@@ -4,7 +4,7 @@
  * has seen its latest status (a change bumps `version`; a poll answered 200/204 that carried
  * version v delivered it).
  */
-import type { TaskLocation, TaskState, TaskStatusReport } from "./protocol.ts";
+import type { TaskLocation, TaskState, TaskStatusReport } from "../src/protocol/agent.ts";
 
 export type Phase =
   /** Waiting for free capacity on this agent. */

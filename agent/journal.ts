@@ -18,7 +18,7 @@
  */
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import type { TaskState } from "./protocol.ts";
+import type { TaskState } from "../src/protocol/agent.ts";
 
 export interface JournalOutcome {
   status: Exclude<TaskState, "RUNNING">;

@@ -3,7 +3,10 @@
  * snapshot, no news (204), a refusal (4xx/5xx), a network failure, or an abort by the agent
  * itself (news to send, or stopping). A guard timer bounds a poll the network swallowed.
  */
-import { parsePollReply, WORKER_KEY_HEADER, type PollBody, type PollReply } from "./protocol.ts";
+import { WORKER_KEY_HEADER } from "../src/protocol/headers.ts";
+import type { PollAnswer, PollBody } from "../src/protocol/agent.ts";
+
+export type PollReply = PollAnswer;
 
 export type PollResult =
   | { kind: "reply"; reply: PollReply }
@@ -81,4 +84,17 @@ function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as Error & { cause?: unknown }).cause;
   return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+}
+
+/** Throws when a 200 body is not a poll answer (the loop then backs off and retries). */
+export function parsePollReply(body: unknown): PollReply {
+  const r = body as Partial<PollReply> | null;
+  if (!r || typeof r !== "object" || typeof r.term !== "number" || typeof r.resetCounter !== "boolean") {
+    throw new Error("The poll answer is not a change-log snapshot");
+  }
+  if (!r.resetCounter && (r.counter === null || typeof r.counter !== "object" || !Array.isArray(r.requests))) {
+    throw new Error("The poll answer has no counter or requests");
+  }
+  if (r.acks !== undefined && !Array.isArray(r.acks)) throw new Error("The poll answer's acks is not a list");
+  return { ...r, acks: r.acks ?? [] } as PollReply;
 }

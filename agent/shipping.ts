@@ -8,7 +8,7 @@
  */
 import { open } from "node:fs/promises";
 import { Backoff } from "./backoff.ts";
-import { WORKER_HEADER, WORKER_KEY_HEADER } from "./protocol.ts";
+import { WORKER_HEADER, WORKER_KEY_HEADER } from "../src/protocol/headers.ts";
 
 export const MAX_LOG_BYTES = 1024 * 1024;
 

@@ -11,7 +11,8 @@ import { configFromEnv, type OverlordConfig } from "../overlord/config.ts";
 import type { Counter } from "../overlord/changeLog.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore, type StoredState } from "../overlord/overlordCore.ts";
-import type { PollReply, PollRequest } from "../overlord/runner.ts";
+import type { PollReply } from "../overlord/runner.ts";
+import type { PollRequest } from "../protocol/agent.ts";
 import type { Task } from "../overlord/taskSpec.ts";
 import { statusJson, statusPlus, type TaskEntry, type TaskStatusJson, type TaskStatusPlus } from "../overlord/types.ts";
 import { workerBehaviorConfigSchema, type WorkerBehaviorConfig } from "../overlord/workerSelect.ts";
@@ -42,16 +43,6 @@ export interface TaskListFilter {
   /** Look-back for complete tasks in ms (Druid uses createdTimeInterval only as a duration). */
   lookbackMs?: number;
   max?: number;
-}
-
-export interface AgentAssignment {
-  type: "assign";
-  task: Record<string, unknown>;
-  credential: string;
-}
-export type AgentRequest = AgentAssignment | { type: "shutdown"; taskId: string } | { type: "metadata"; disabled: boolean };
-export interface AgentPollResponse extends Omit<PollReply, "requests"> {
-  requests: AgentRequest[] | null;
 }
 
 /** A poll answer as JSON text (an AgentPollResponse), or null for "no news". */

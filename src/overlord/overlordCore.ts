@@ -64,7 +64,7 @@ export class OverlordCore {
   restore(state: StoredState): void {
     if (state.workerConfig) this.runner.behavior = state.workerConfig;
     for (const w of state.workers) {
-      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_CATEGORY, version: w.version }, w.disabled, w.keyDigest);
+      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_CATEGORY, version: w.version, prefetch: 0 }, w.disabled, w.keyDigest);
     }
     const broken: Array<{ entry: TaskEntry; why: string }> = [];
     for (const s of state.tasks) {

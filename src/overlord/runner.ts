@@ -5,46 +5,13 @@
  * leases, taskAssignmentTimeout, taskCleanupTimeout and the blacklist. Pure: no I/O, no clock of
  * its own; the Durable Object holds the polls and commits `ctx.writes`.
  */
+import type { PollRequest, TaskReport, WorkerIdentity } from "../protocol/agent.ts";
 import { ChangeLog, type Counter, type WorkerChange } from "./changeLog.ts";
 import type { CoreContext, TaskQueue } from "./taskQueue.ts";
 import type { TaskEntry, TaskLocation, TaskState } from "./types.ts";
 import { DEFAULT_CATEGORY, DEFAULT_WORKER_CONFIG, selectWorker, type WorkerBehaviorConfig, type WorkerView } from "./workerSelect.ts";
 import { DruidError } from "../shared/errors.ts";
 import { toIso } from "../shared/intervals.ts";
-
-export interface WorkerIdentity {
-  host: string;
-  ip: string;
-  capacity: number;
-  category: string;
-  version: string;
-  /**
-   * druid-edge: how many tasks beyond `capacity` the agent will queue locally (it still runs at
-   * most `capacity` at once). Lets one poll answer carry the next tasks before slots free up.
-   */
-  prefetch?: number;
-}
-
-export interface TaskReport {
-  id: string;
-  status: TaskState;
-  duration?: number;
-  errorMsg?: string | null;
-  location?: TaskLocation;
-  /** The task's log, sent inline with a final status (stored in the same commit). */
-  log?: string;
-  /** The task's reports, sent inline with a final status. */
-  reports?: Record<string, unknown>;
-}
-
-export interface PollRequest {
-  worker: WorkerIdentity;
-  term: number | null;
-  counter: Counter | null;
-  timeoutMs: number;
-  full: boolean;
-  tasks: TaskReport[];
-}
 
 export type PollRequestItem =
   | { type: "assign"; taskId: string }
@@ -163,7 +130,7 @@ export class Runner {
   restoreAssignment(e: TaskEntry): void {
     let w = this.workers.get(e.worker!);
     if (!w) {
-      w = this.restoreWorker({ host: e.worker!, ip: "", capacity: 1, category: DEFAULT_CATEGORY, version: "0" }, false);
+      w = this.restoreWorker({ host: e.worker!, ip: "", capacity: 1, category: DEFAULT_CATEGORY, version: "0", prefetch: 0 }, false);
     }
     this.occupy(w, e, 0, true);
     if (e.runner !== "RUNNING") {

@@ -5,14 +5,10 @@
 import type { Task } from "./taskSpec.ts";
 import { toIso } from "../shared/intervals.ts";
 
-export type TaskState = "RUNNING" | "SUCCESS" | "FAILED";
-export type RunnerState = "WAITING" | "PENDING" | "RUNNING" | "NONE";
+import type { TaskLocation, TaskState } from "../protocol/agent.ts";
 
-export interface TaskLocation {
-  host: string | null;
-  port: number;
-  tlsPort: number;
-}
+export type { TaskLocation, TaskState };
+export type RunnerState = "WAITING" | "PENDING" | "RUNNING" | "NONE";
 export const NO_LOCATION: TaskLocation = Object.freeze({ host: null, port: -1, tlsPort: -1 });
 
 export interface TaskEntry {

@@ -6,6 +6,7 @@
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { actionSchema } from "../overlord/taskActions.ts";
+import { TASK_CREDENTIAL_HEADER } from "../protocol/headers.ts";
 import { validateTaskId } from "../shared/ids.ts";
 import { DruidError } from "../shared/errors.ts";
 import { json, readJson, validate, type Ctx, type Req } from "./http.ts";
@@ -16,11 +17,9 @@ const envelope = z.object({
   action: z.unknown(),
 });
 
-export const CREDENTIAL_HEADER = "X-Druid-Task-Credential";
-
 export function taskCredential(req: Req): string {
-  const c = req.headers.get(CREDENTIAL_HEADER);
-  if (!c || c.length > 512) throw new DruidError("FORBIDDEN", `Task actions need the task's credential in the ${CREDENTIAL_HEADER} header`, "taskCredentialMissing");
+  const c = req.headers.get(TASK_CREDENTIAL_HEADER);
+  if (!c || c.length > 512) throw new DruidError("FORBIDDEN", `Task actions need the task's credential in the ${TASK_CREDENTIAL_HEADER} header`, "taskCredentialMissing");
   return c;
 }
 

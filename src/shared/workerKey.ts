@@ -7,19 +7,12 @@
  * lease holds. The key and the journal live and die together: an agent that keeps its key
  * vouches, by its journal, for every task it ever started.
  */
+import { WORKER_KEY_HEADER, WORKER_KEY_PATTERN } from "../protocol/headers.ts";
 import { invalidInput } from "./errors.ts";
-
-export const WORKER_KEY_HEADER = "X-Druid-Worker-Key";
-export const WORKER_HEADER = "X-Druid-Worker";
-
-const KEY_SHAPE = /^[A-Za-z0-9._~+/=-]{32,256}$/;
-
-/** A worker's id, `name:port` (a host name or bracketed IPv6 address); checked by both ends. */
-export const WORKER_HOST_PATTERN = /^[A-Za-z0-9._~:[\]-]{1,255}$/;
 
 /** The key from a request header, or a 400 saying what a key must be. */
 export function validateWorkerKey(key: string | null): string {
-  if (key === null || !KEY_SHAPE.test(key)) {
+  if (key === null || !WORKER_KEY_PATTERN.test(key)) {
     throw invalidInput(`The ${WORKER_KEY_HEADER} header is required: the agent's own secret, 32 to 256 characters of [A-Za-z0-9._~+/=-]`, "workerKeyRequired");
   }
   return key;
