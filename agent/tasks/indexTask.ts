@@ -4,7 +4,7 @@
  * in one transactional action under the task's locks, and reports Druid's ingestionStatsAndErrors.
  */
 import { IngestionError, planIngestion, runIngestion, type IndexSpecJson } from "../ingest/index.ts";
-import { taskLockType, type LockContext } from "../../src/overlord/taskLockType.ts";
+import { taskLockType, type LockContext } from "../../src/protocol/taskLocks.ts";
 import type { IngestTaskContext, IngestTaskOutcome } from "./context.ts";
 import { ingestionReport } from "./reports.ts";
 import { SegmentPublisher } from "./segmentPublisher.ts";

@@ -7,7 +7,7 @@
  */
 import type { BuiltSegment } from "../ingest/index.ts";
 import { contains, formatInterval, parseInterval, type Interval } from "../../src/shared/intervals.ts";
-import type { LockType, TaskLock } from "../../src/overlord/lockbox.ts";
+import type { LockType, TaskLock } from "../../src/protocol/taskLocks.ts";
 import type { IngestTaskContext } from "./context.ts";
 
 export interface DataSegmentJson {

@@ -3,7 +3,7 @@
  * our workers/logs/reports/terms tables). The only place that knows the SQL; everything
  * the Overlord decides reaches D1 through `commit(writes)` as one atomic `batch()`.
  */
-import type { TaskLock } from "../overlord/lockbox.ts";
+import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry, TaskLocation, TaskState, RunnerState } from "../overlord/types.ts";
 import type { WriteSet, RawWrite } from "../overlord/writes.ts";
 import { toIso } from "../shared/intervals.ts";

@@ -3,8 +3,8 @@
  * druid_pendingSegments). Publishing is one D1 batch, which D1 runs as a transaction: a set of
  * segments is either all there or none of it is.
  */
-import type { SegmentIdWithShardSpec } from "../coordinator/segmentAllocation.ts";
-import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
+import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
+import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
 
 export interface SegmentRecord {

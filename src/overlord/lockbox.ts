@@ -10,22 +10,9 @@
  * strictly increasing within a lockbox (Druid uses `now()`, which two requests in the same
  * millisecond can share), so a later lock always overshadows an earlier one.
  */
+import type { LockType, TaskLock } from "../protocol/taskLocks.ts";
 import { contains, formatInterval, isEmpty, overlaps, parseInterval, sameInterval, toIso, ETERNITY, type Interval } from "../shared/intervals.ts";
 
-export type LockType = "EXCLUSIVE" | "SHARED" | "REPLACE" | "APPEND" | "KILL";
-export const LOCK_TYPES: readonly LockType[] = ["EXCLUSIVE", "SHARED", "REPLACE", "APPEND", "KILL"];
-
-/** Druid's TimeChunkLock JSON (druid_tasklocks.lock_payload, /activeLocks). */
-export interface TaskLock {
-  granularity: "timeChunk";
-  type: LockType;
-  groupId: string;
-  dataSource: string;
-  interval: string;
-  version: string;
-  priority: number;
-  revoked: boolean;
-}
 
 export interface LockRequest {
   taskId: string;

@@ -4,7 +4,8 @@
  * afterwards every decision is synchronous and leaves its durable consequences in `ctx.writes`.
  */
 import type { OverlordConfig } from "./config.ts";
-import { lockKey, type LockFilterPolicy, type TaskLock } from "./lockbox.ts";
+import type { TaskLock } from "../protocol/taskLocks.ts";
+import { lockKey, type LockFilterPolicy } from "./lockbox.ts";
 import { Runner } from "./runner.ts";
 import { TaskQueue, byPriorityThenSeq, type CoreContext } from "./taskQueue.ts";
 import { parseTask, type Task } from "./taskSpec.ts";

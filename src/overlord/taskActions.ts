@@ -14,13 +14,13 @@ import {
   allocationIntervalCandidates,
   sequenceNamePrevIdSha1,
   type SegmentIdWithShardSpec,
-} from "../coordinator/segmentAllocation.ts";
-import { visibleSegments } from "../coordinator/timeline.ts";
-import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../shared/dataSegment.ts";
+} from "../segments/allocation.ts";
+import { visibleSegments } from "../segments/timeline.ts";
+import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { DruidError, invalidInput } from "../shared/errors.ts";
 import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval } from "../shared/intervals.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
-import { LOCK_TYPES, type LockType, type TaskLock } from "./lockbox.ts";
+import { LOCK_TYPES, type LockType, type TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskQueue } from "./taskQueue.ts";
 import type { TaskEntry } from "./types.ts";
 

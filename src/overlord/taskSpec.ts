@@ -10,8 +10,7 @@ import { z } from "zod";
 import { invalidInput } from "../shared/errors.ts";
 import { bucket, formatInterval, parseGranularity, parseInterval, type GranularityName, type Interval } from "../shared/intervals.ts";
 import { generateTaskId, validateId } from "../shared/ids.ts";
-import type { LockType } from "./lockbox.ts";
-import { taskLockType } from "./taskLockType.ts";
+import { taskLockType, type LockType } from "../protocol/taskLocks.ts";
 
 export const TASK_TYPES = ["noop", "index", "index_parallel", "kill", "compact"] as const;
 export type TaskType = (typeof TASK_TYPES)[number];

@@ -3,7 +3,7 @@
  * Task and lock changes are keyed, so many changes to one row within a batch become one
  * statement holding the final state (taken from the live entry when the batch is flushed).
  */
-import type { TaskLock } from "./lockbox.ts";
+import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry } from "./types.ts";
 
 export interface RawWrite {

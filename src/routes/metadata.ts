@@ -7,10 +7,10 @@
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
-import { SegmentTimeline } from "../coordinator/timeline.ts";
+import { SegmentTimeline } from "../segments/timeline.ts";
 import { SegmentStore, type SegmentRecord } from "../metadata/segmentStore.ts";
-import { parseSegmentId } from "../shared/segmentId.ts";
-import type { DataSegment } from "../shared/dataSegment.ts";
+import { parseSegmentId } from "../segments/segmentId.ts";
+import type { DataSegment } from "../segments/dataSegment.ts";
 import { parseInterval, toIso } from "../shared/intervals.ts";
 import { validateId, validateTaskId } from "../shared/ids.ts";
 import { flag, json, param, query, readJson, text, type Ctx, type Req } from "./http.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DruidError } from "../../src/shared/errors.ts";
 import { MAX_INSTANT, MIN_INSTANT, parseInstant, parseInterval, parsePeriod } from "../../src/shared/intervals.ts";
-import { parseSegmentId } from "../../src/shared/segmentId.ts";
+import { parseSegmentId } from "../../src/segments/segmentId.ts";
 
 /** The DruidError a call throws (fails the test when it does not throw one). */
 function refusal(fn: () => unknown): DruidError {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { canCoexist, Lockbox, type LockRequest, type LockType, type StoredLock } from "../../src/overlord/lockbox.ts";
+import { canCoexist, Lockbox, type LockRequest, type StoredLock } from "../../src/overlord/lockbox.ts";
+import type { LockType } from "../../src/protocol/taskLocks.ts";
 import { overlaps, parseInterval, type Interval } from "../../src/shared/intervals.ts";
 
 const iv = (s: string) => parseInterval(s);

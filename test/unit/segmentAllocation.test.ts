@@ -5,7 +5,7 @@ import {
   granularitiesFinerThan,
   sequenceNamePrevIdSha1,
   type SegmentIdWithShardSpec,
-} from "../../src/coordinator/segmentAllocation.ts";
+} from "../../src/segments/allocation.ts";
 import { sha1Hex } from "../../src/shared/sha1.ts";
 
 const DAY1 = "2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z";

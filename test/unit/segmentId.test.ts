@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { allPossibleSegmentIdParsings, formatSegmentId, parseSegmentId, possibleSegmentIdParsings } from "../../src/shared/segmentId.ts";
-import { segmentIdOf } from "../../src/shared/dataSegment.ts";
+import { allPossibleSegmentIdParsings, formatSegmentId, parseSegmentId, possibleSegmentIdParsings } from "../../src/segments/segmentId.ts";
+import { segmentIdOf } from "../../src/segments/dataSegment.ts";
 
 const day = { start: Date.UTC(2015, 8, 12), end: Date.UTC(2015, 8, 13) };
 const V = "2023-08-10T04:12:03.860Z";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { corePartitionsOf, dataSegmentSchema, partitionNumOf, segmentIdOf } from "../../src/shared/dataSegment.ts";
-import { shardSpecSchema } from "../../src/shared/shardSpec.ts";
+import { corePartitionsOf, dataSegmentSchema, partitionNumOf, segmentIdOf } from "../../src/segments/dataSegment.ts";
+import { shardSpecSchema } from "../../src/segments/shardSpec.ts";
 
 /** The first issue's path and message when `spec` is refused. */
 function refusal(spec: unknown) {

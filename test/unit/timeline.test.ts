@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SegmentTimeline, findOvershadowed, isCompletePartitionSet, visibleSegments } from "../../src/coordinator/timeline.ts";
-import { segmentIdOf, type ShardSpec } from "../../src/shared/dataSegment.ts";
+import { SegmentTimeline, findOvershadowed, isCompletePartitionSet, visibleSegments } from "../../src/segments/timeline.ts";
+import { segmentIdOf, type ShardSpec } from "../../src/segments/dataSegment.ts";
 
 const D = (d: number, h = 0) => `2024-01-${String(d).padStart(2, "0")}T${String(h).padStart(2, "0")}:00:00.000Z`;
 interface Seg { dataSource: string; interval: string; version: string; shardSpec: ShardSpec }

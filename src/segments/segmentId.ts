@@ -6,7 +6,7 @@
  * is a partition, or part of the version), and without one every `_` position is tried and
  * validated by the two ISO instants that must follow it.
  */
-import { toIso, tryParseInstant, type Interval } from "./intervals.ts";
+import { toIso, tryParseInstant, type Interval } from "../shared/intervals.ts";
 
 export interface SegmentIdParts {
   dataSource: string;

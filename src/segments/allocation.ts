@@ -4,7 +4,7 @@
  * functions over the used and pending segments the caller read: which interval to try, which
  * version and partition number the new id gets, and the idempotency digest of the request.
  */
-import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "../shared/dataSegment.ts";
+import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "./dataSegment.ts";
 import { bucket, contains, formatInterval, sameInterval, type GranularityName, type Interval } from "../shared/intervals.ts";
 import { sha1, toHex } from "../shared/sha1.ts";
 import { SegmentTimeline, type TimelineSegment } from "./timeline.ts";

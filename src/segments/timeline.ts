@@ -16,7 +16,7 @@
  *   chunks fully cover it (Druid's `isOvershadowed`), otherwise it is merely waiting.
  * - Equal versions never overshadow each other (no minor versions / segment locking here).
  */
-import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "../shared/dataSegment.ts";
+import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "./dataSegment.ts";
 import type { Interval } from "../shared/intervals.ts";
 
 /** What the timeline needs of a segment (DataSegment JSON satisfies it). */

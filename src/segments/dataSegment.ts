@@ -4,9 +4,9 @@
  * partitions (`processing/.../timeline/DataSegment.java`, `.../partition/*ShardSpec.java`).
  */
 import { z } from "zod";
-import { validateId } from "./ids.ts";
+import { validateId } from "../shared/ids.ts";
 import { formatSegmentId } from "./segmentId.ts";
-import { parseInterval, type Interval } from "./intervals.ts";
+import { parseInterval, type Interval } from "../shared/intervals.ts";
 import { shardSpecSchema } from "./shardSpec.ts";
 
 /**
