@@ -8,7 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { configFromEnv, type OverlordConfig } from "../overlord/config.ts";
-import type { Counter } from "../overlord/changeLog.ts";
+import type { Counter } from "../platform/changeLog.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore, type StoredState } from "../overlord/overlordCore.ts";
 import type { PollReply } from "../overlord/runner.ts";
@@ -22,11 +22,11 @@ import { SegmentStore } from "../metadata/segmentStore.ts";
 import { TaskActions, type TaskAction } from "../overlord/taskActions.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
 import { DruidError, invalidInput, notFound, rpcResult, type RpcResult } from "../shared/errors.ts";
-import { GroupCommit } from "../shared/groupCommit.ts";
+import { GroupCommit } from "../platform/groupCommit.ts";
 import { depthWithin, MAX_JSON_DEPTH } from "../shared/boundedJson.ts";
 import { WorkerKeyDigests } from "../shared/workerKey.ts";
 import { toIso } from "../shared/intervals.ts";
-import { AlarmScheduler } from "../duties/alarmScheduler.ts";
+import { AlarmScheduler } from "../platform/alarms.ts";
 
 export const VERSION = "0.1.0";
 
@@ -160,9 +160,8 @@ export class Overlord extends DurableObject<Env> {
     }
     this.held.clear();
     this.startedAt = this.now();
-    const core = new OverlordCore(term, this.config, () => this.now());
+    const core = new OverlordCore(term, this.config, () => this.now(), (host) => this.held.has(host));
     core.restore(state);
-    core.runner.pollHeld = (host) => this.held.has(host);
     const ws = core.takeWrites();
     ws.add({ kind: "term", data: { term, startedAt: toIso(this.startedAt) } });
     core.runner.markTouched();

@@ -40,10 +40,10 @@ export class OverlordCore {
   readonly queue: TaskQueue;
   readonly runner: Runner;
 
-  constructor(term: number, config: OverlordConfig, now: () => number) {
+  constructor(term: number, config: OverlordConfig, now: () => number, pollHeld: (host: string) => boolean = () => false) {
     this.ctx = { term, config, now, writes: new WriteSet() };
-    this.queue = new TaskQueue(this.ctx);
-    this.runner = new Runner(this.ctx, this.queue);
+    this.queue = new TaskQueue(this.ctx, { assignPending: () => this.runner.assignPending(), taskFinished: (e) => this.runner.taskEnded(e) });
+    this.runner = new Runner(this.ctx, this.queue, pollHeld);
   }
 
   get term(): number {

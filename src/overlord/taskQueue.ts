@@ -54,20 +54,16 @@ export class TaskQueue {
   /** Waiting task ids per dataSource. */
   private readonly waiting = new Map<string, Set<string>>();
   private seq = 0;
-  runner: RunnerHooks = { assignPending() {}, taskFinished() {} };
 
-  constructor(private readonly ctx: CoreContext) {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly runner: RunnerHooks,
+  ) {
     this.lockbox = new Lockbox({ now: () => ctx.now() });
   }
 
   get(id: string): TaskEntry | undefined {
     return this.active.get(id) ?? this.recent.get(id);
-  }
-
-  waitingIds(): string[] {
-    const out: string[] = [];
-    for (const ids of this.waiting.values()) out.push(...ids);
-    return out;
   }
 
   /**
@@ -270,13 +266,8 @@ export class TaskQueue {
     }
   }
 
-  describeLocks(taskId: string): string[] {
-    return this.lockbox.locksOf(taskId).map((l) => `${l.type} ${l.interval}`);
-  }
 }
 
 export function byPriorityThenSeq(a: TaskEntry, b: TaskEntry): number {
   return b.task.priority - a.task.priority || a.seq - b.seq;
 }
-
-export { invalidInput, formatInterval };

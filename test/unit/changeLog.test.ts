@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChangeLog } from "../../src/overlord/changeLog.ts";
+import { ChangeLog } from "../../src/platform/changeLog.ts";
 
 const clock = () => 1_700_000_000_000;
 

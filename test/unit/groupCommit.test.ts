@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../../src/shared/groupCommit.ts";
+import { GroupCommit } from "../../src/platform/groupCommit.ts";
 
 function host(delay?: ConstructorParameters<typeof GroupCommit<number[]>>[1]) {
   const written: number[][] = [];

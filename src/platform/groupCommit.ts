@@ -1,5 +1,5 @@
 /**
- * Group commit (DESIGN.md decision 2): callers that changed memory ask to be answered once their
+ * Group commit: callers that changed memory ask to be answered once their
  * changes are durable. One flush runs at a time; everything decided while it runs forms the next
  * batch. A failed flush fails its callers *and* the batch collected behind it (those decisions
  * may build on the failed ones), after the owner has rebuilt its memory from storage.

@@ -1,5 +1,5 @@
 /**
- * One alarm, many duties (DESIGN.md decision 4). A Durable Object has a single alarm; each duty
+ * One alarm, many duties. A Durable Object has a single alarm; each duty
  * says when it next needs to run, the alarm runs whatever is due and is set again to the
  * earliest next time. Alarms are at-least-once, so duties must be idempotent.
  */
