@@ -9,8 +9,8 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runIngestion } from "../agent/ingest/index.ts";
-import type { IndexSpecJson } from "../agent/ingest/spec.ts";
+import { runIngestion } from "../agent/worker/ingest/index.ts";
+import type { IndexSpecJson } from "../agent/worker/ingest/spec.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

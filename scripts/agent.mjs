@@ -1,5 +1,5 @@
 /**
- * `npm run agent -- …`: builds the agent (agent/cli.ts and agent/child.ts, the pooled task
+ * `npm run agent -- …`: builds the agent (agent/worker/cli.ts and agent/worker/child.ts, the pooled task
  * process) to plain JavaScript with esbuild, then runs it in this process. No TypeScript loader
  * stays resident in the agent or in its task processes (tsx costs ~50 MB of RSS in each), and
  * there is no build step to remember: the build takes well under a second and is cached under
@@ -70,7 +70,7 @@ async function buildNow() {
   const { build, stop } = await import("esbuild");
   const result = await build({
     absWorkingDir: root,
-    entryPoints: ["agent/cli.ts", "agent/child.ts"],
+    entryPoints: ["agent/worker/cli.ts", "agent/worker/child.ts"],
     bundle: true,
     splitting: true,
     platform: "node",
