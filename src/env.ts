@@ -10,5 +10,7 @@ export interface Env {
   DRUID_QUEUE_MAX_SIZE?: string;
   DRUID_MAX_BODY_BYTES?: string;
   DRUID_MAX_BULK_TASKS?: string;
+  /** The Overlord object's name (default "overlord"; tests give each test its own). */
+  OVERLORD_NAME?: string;
   [key: string]: unknown;
 }

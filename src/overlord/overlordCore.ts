@@ -12,6 +12,7 @@ import { parseTask, type Task } from "./taskSpec.ts";
 import { statusPlus, type TaskEntry, type TaskLocation, type TaskState, type RunnerState } from "./types.ts";
 import { WriteSet } from "./writes.ts";
 import type { WorkerBehaviorConfig } from "./workerSelect.ts";
+import type { PollRequest } from "../protocol/agent.ts";
 import { DEFAULT_CATEGORY } from "./workerSelect.ts";
 
 export interface StoredTask {
@@ -120,6 +121,31 @@ export class OverlordCore {
       assignedAt: null,
       seq: 0,
     };
+  }
+
+  // ---- decisions outside the queue and the runner --------------------------------------------
+
+  /** The dynamic WorkerBehaviorConfig: in force at once, stored with an audit entry. */
+  setWorkerConfig(config: WorkerBehaviorConfig, audit: { author: string; comment: string; ip: string; createdMs: number }): void {
+    this.runner.behavior = config;
+    this.ctx.writes.add({ kind: "config", data: { name: "worker.config", payload: config } });
+    this.ctx.writes.add({ kind: "audit", data: { key: "worker.config", type: "worker.config", ...audit, payload: JSON.stringify(config), request: null } });
+    this.runner.assignPending();
+  }
+
+  /**
+   * Logs and reports sent inline with final statuses go into the same commit as the status, so
+   * an operator who sees SUCCESS can read both (and 20,000 tiny logs cost no extra requests).
+   * Called after the poll was accepted, so a refused worker key stores nothing.
+   */
+  storeInlineLogs(req: PollRequest, now: number): void {
+    for (const t of req.tasks) {
+      if (t.log === undefined && t.reports === undefined) continue;
+      const e = this.queue.get(t.id);
+      if (!e || e.worker !== req.worker.host) continue;
+      if (t.log !== undefined) this.ctx.writes.add({ kind: "log", data: { taskId: t.id, log: t.log, now } });
+      if (t.reports !== undefined) this.ctx.writes.add({ kind: "report", data: { taskId: t.id, payload: t.reports, now } });
+    }
   }
 
   // ---- queries ------------------------------------------------------------------------------

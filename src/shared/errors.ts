@@ -82,37 +82,6 @@ export const unauthorized = (message = "Unauthorized") => new DruidError("UNAUTH
 export const forbidden = (message = "Forbidden") => new DruidError("FORBIDDEN", message, "forbidden");
 export const unavailable = (message: string) => new DruidError("SERVICE_UNAVAILABLE", message, "serviceUnavailable");
 
-/**
- * What an Overlord RPC method answers: its value, or the DruidError it failed with. Expected
- * failures (a 404, a duplicate id) travel as values rather than as thrown exceptions: the runtime
- * logs every exception an RPC method throws as "Uncaught (in promise)" with its stack, which
- * would fill `wrangler dev`'s console on every refused request. The Worker side turns the error
- * back into a thrown DruidError (routes/overlordStub.ts).
- */
-export type RpcResult<T> = { rpcResult: 1; ok: true; value: T } | { rpcResult: 1; ok: false; error: DruidErrorBody & { status: number } };
-
-export function isRpcResult(v: unknown): v is RpcResult<unknown> {
-  return typeof v === "object" && v !== null && (v as { rpcResult?: unknown }).rpcResult === 1;
-}
-
-/** Runs an RPC method's body; any failure becomes the error half of the result. */
-export async function rpcResult<T>(fn: () => Promise<T> | T): Promise<RpcResult<T>> {
-  try {
-    return { rpcResult: 1, ok: true, value: await fn() };
-  } catch (err) {
-    const e = asDruidError(err);
-    return { rpcResult: 1, ok: false, error: { ...e.toJSON(), status: e.status } };
-  }
-}
-
-/** The value of an RPC result, or its error thrown as a DruidError. */
-export function unwrapRpcResult<T>(r: RpcResult<T>): T {
-  if (r.ok) return r.value;
-  const { category, errorMessage, errorCode, context, status } = r.error;
-  const e = new DruidError(category, errorMessage, errorCode, context);
-  throw e.status === status ? e : new DruidError(category, errorMessage, errorCode, context, status);
-}
-
 /** Turns anything caught into a DruidError (an unexpected error is a runtime failure). */
 export function asDruidError(err: unknown): DruidError {
   if (err instanceof DruidError) return err;

@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { laterClock } from "../../src/platform/clock.ts";
 import { AGENT, api, inOverlord, overlordStub, rows, uniqueDs } from "./helpers.ts";
 import { agentSim, done, drainOtherPending, newWorkerKey, running, submit } from "./agentSim.ts";
 
@@ -70,7 +71,7 @@ describe("agent identity: a worker's host belongs to the agent holding its worke
     });
     expect((await statusOf(neverSent!)).runnerStatusCode).toBe("PENDING");
     await inOverlord((o) => {
-      o.clockOffsetMs += o.config.workerLeaseMs + 1000;
+      o.clock = laterClock(o.clock, o.config.workerLeaseMs + 1000);
     });
     await runDurableObjectAlarm(overlordStub());
     const fresh = agentSim(3, undefined, newWorkerKey(), old.host);

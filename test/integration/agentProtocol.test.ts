@@ -1,5 +1,6 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { laterClock } from "../../src/platform/clock.ts";
 import { AGENT, api, inOverlord, overlordStub, uniqueDs } from "./helpers.ts";
 import { agentSim, done, drainOtherPending, newWorkerKey, running, submit } from "./agentSim.ts";
 
@@ -207,7 +208,7 @@ describe("runner timeouts (alarm-driven, injected clock)", () => {
     await a.poll({ timeoutMs: 5000 });
     await a.poll({ timeoutMs: 1 }); // keep the lease fresh
     await inOverlord((o) => {
-      o.clockOffsetMs += o.config.taskAssignmentTimeoutMs + 1000;
+      o.clock = laterClock(o.clock, o.config.taskAssignmentTimeoutMs + 1000);
     });
     await a.poll({ timeoutMs: 1 });
     expect(await runDurableObjectAlarm(overlordStub())).toBe(true);
@@ -224,13 +225,13 @@ describe("runner timeouts (alarm-driven, injected clock)", () => {
     await a.poll({ timeoutMs: 5000 });
     await a.poll({ tasks: [running(id!, "h")] });
     await inOverlord((o) => {
-      o.clockOffsetMs += o.config.workerLeaseMs + 1000;
+      o.clock = laterClock(o.clock, o.config.workerLeaseMs + 1000);
     });
     await runDurableObjectAlarm(overlordStub());
     expect((await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status.statusCode).toBe("RUNNING");
     expect((await api("GET", "/druid/indexer/v1/workers")).json.some((w: any) => w.worker.host === a.host)).toBe(false);
     await inOverlord((o) => {
-      o.clockOffsetMs += o.config.taskCleanupTimeoutMs;
+      o.clock = laterClock(o.clock, o.config.taskCleanupTimeoutMs);
     });
     await runDurableObjectAlarm(overlordStub());
     const st = (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;

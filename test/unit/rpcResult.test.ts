@@ -1,6 +1,7 @@
 /** Overlord RPC results: refusals travel as values and come back out as the same DruidError. */
 import { describe, expect, it } from "vitest";
-import { DruidError, invalidInput, isRpcResult, notFound, rpcResult, unwrapRpcResult } from "../../src/shared/errors.ts";
+import { DruidError, invalidInput, notFound } from "../../src/shared/errors.ts";
+import { isRpcResult, rpcLog, rpcResult, unwrapRpcResult } from "../../src/platform/rpc.ts";
 
 describe("RPC results", () => {
   it("carries a value through unchanged, null included", async () => {
@@ -26,11 +27,23 @@ describe("RPC results", () => {
     expect(() => unwrapRpcResult({ rpcResult: 1, ok: false, error: { ...notFound("no such task").toJSON(), status: 404 } })).toThrow("no such task");
   });
 
-  it("makes an unexpected error a runtime failure (500)", async () => {
-    const r = await rpcResult(() => {
-      throw new TypeError("boom");
-    });
-    expect(r).toMatchObject({ ok: false, error: { category: "RUNTIME_FAILURE", errorMessage: "boom", status: 500 } });
+  it("makes an unexpected error a runtime failure (500) and logs it with its stack; expected refusals are not logged", async () => {
+    const logged: unknown[] = [];
+    const original = rpcLog.unexpected;
+    rpcLog.unexpected = (err) => logged.push(err);
+    try {
+      const r = await rpcResult(() => {
+        throw new TypeError("boom");
+      });
+      expect(r).toMatchObject({ ok: false, error: { category: "RUNTIME_FAILURE", errorMessage: "boom", status: 500 } });
+      await rpcResult(() => {
+        throw notFound("no such task");
+      });
+    } finally {
+      rpcLog.unexpected = original;
+    }
+    expect(logged).toHaveLength(1);
+    expect((logged[0] as Error).stack).toContain("TypeError: boom");
   });
 
   it("tells its results from plain values", async () => {
