@@ -47,7 +47,8 @@ type Row = {
 function toRecord(r: Row): SegmentRecord {
   return {
     id: r.id,
-    segment: JSON.parse(r.payload) as DataSegment,
+    // Druid's DataSegment JSON carries its id as "identifier" (the web console reads it there).
+    segment: { ...(JSON.parse(r.payload) as DataSegment), identifier: r.id },
     used: r.used === 1,
     usedStatusLastUpdated: r.used_status_last_updated,
     createdDate: r.created_date,

@@ -14,6 +14,7 @@ import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configFromEnv, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore } from "../overlord/overlordCore.ts";
+import { markSegments, type MarkRequest } from "../overlord/segmentMarking.ts";
 import { TaskActions, type TaskAction } from "../overlord/taskActions.ts";
 import type { Task } from "../overlord/taskSpec.ts";
 import type { TaskStatusJson, TaskStatusPlus } from "../overlord/types.ts";
@@ -282,6 +283,13 @@ export class Overlord extends DurableObject<Env> {
       this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
       await this.durable();
     });
+  }
+
+  // ---- segments ------------------------------------------------------------------------------
+
+  /** An operator's marking of segments used or unused, serialised with the data source's publishes. */
+  async markSegments(dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
+    return rpcResult(() => this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now())));
   }
 
   // ---- task actions --------------------------------------------------------------------------

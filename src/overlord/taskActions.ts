@@ -32,6 +32,8 @@ export interface SegmentPort {
   /** Inserts the segments as used and drops the task's pending segments, in one transaction. */
   publish(segments: DataSegment[], taskId: string, nowMs: number): Promise<void>;
   markUnusedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number>;
+  markUsedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number>;
+  setUsedByIds(dataSource: string, ids: string[], used: boolean, nowMs: number): Promise<number>;
   nuke(ids: string[]): Promise<number>;
   pendingBySha1(sha1: string): Promise<PendingRecord | null>;
   pendingOverlapping(dataSource: string, interval: Interval): Promise<PendingRecord[]>;
@@ -129,6 +131,11 @@ export class TaskActions {
     host.queue.lockbox.onRelease = () => {
       for (const w of [...this.releaseWaiters]) w();
     };
+  }
+
+  /** Runs `fn` alone among the segment writes of `dataSource` (publishes, allocation, marking, kills). */
+  exclusive<T>(dataSource: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(dataSource, fn);
   }
 
   /** Performs an action for an active task; the result is Druid's JSON for that action. */

@@ -2,8 +2,8 @@
  * Segment metadata served from D1: the Coordinator's metadata views
  * (`/druid/coordinator/v1/metadata/...`), the Overlord's used/unused marking
  * (`/druid/indexer/v1/datasources/...`, also under the deprecated Coordinator paths) and
- * `task/{id}/segments`. The full Coordinator (rules, duties, data nodes) is a later step; these
- * read and write the segment tables directly.
+ * `task/{id}/segments`. The full Coordinator (rules, duties, data nodes) is a later step. Views
+ * read D1 directly; marking goes to the Overlord, the one writer of `segments`.
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
@@ -13,7 +13,9 @@ import { parseSegmentId } from "../segments/segmentId.ts";
 import type { DataSegment } from "../segments/dataSegment.ts";
 import { parseInterval, toIso } from "../shared/intervals.ts";
 import { validateId, validateTaskId } from "../shared/ids.ts";
+import type { MarkRequest } from "../overlord/segmentMarking.ts";
 import { flag, json, param, query, readJson, text, type Ctx, type Req } from "./http.ts";
+import { overlord } from "./overlordStub.ts";
 
 const store = (ctx: Ctx) => new SegmentStore(ctx.env.DB);
 const dsParam = (req: Req) => validateId(param(req, "ds"), "dataSource");
@@ -54,44 +56,25 @@ async function markBy(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
   }
   const f = updateFilter.safeParse(body);
   if (!f.success || (f.data.interval === undefined) === (f.data.segmentIds === undefined) || (f.data.versions && !f.data.interval)) return text(BAD_FILTER, 400);
-  const now = Date.now();
-  let n: number;
-  if (f.data.interval !== undefined) {
-    const interval = parseInterval(f.data.interval, "interval", { allowEmpty: true }); // Druid: an empty interval matches nothing
-    n = used
-      ? await store(ctx).markUsedInInterval(ds, interval, f.data.versions ?? null, now)
-      : await store(ctx).markUnusedInInterval(ds, interval, f.data.versions ?? null, now);
-  } else {
-    n = await store(ctx).setUsedByIds(ds, f.data.segmentIds!, used, now);
-  }
-  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+  const request: MarkRequest =
+    f.data.interval !== undefined
+      ? // Druid: an empty interval matches nothing
+        { kind: "interval", used, interval: parseInterval(f.data.interval, "interval", { allowEmpty: true }), versions: f.data.versions ?? null }
+      : { kind: "ids", used, ids: f.data.segmentIds! };
+  return changed(await overlord(ctx.env).markSegments(ds, request));
 }
+
+const changed = (n: number) => json({ numChangedSegments: n, segmentStateChanged: n > 0 });
 
 async function markOne(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
   const ds = dsParam(req);
   const id = param(req, "segmentId");
   if (!parseSegmentId(id, ds)) return text(`Could not parse Segment ID[${id}] for DataSource[${ds}]`, 400);
-  const n = await store(ctx).setUsedByIds(ds, [id], used, Date.now());
-  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
+  return changed(await overlord(ctx.env).markSegments(ds, { kind: "ids", used, ids: [id] }));
 }
 
-/** Marks every unused segment of a dataSource used unless a used segment overshadows it. */
-async function markAllUsed(req: Req, ctx: Ctx): Promise<Response> {
-  const ds = dsParam(req);
-  const all = await store(ctx).overlapping(ds, null, null);
-  const timeline = new SegmentTimeline(all.map((r) => r.segment));
-  const hidden = new Set(timeline.overshadowed());
-  const ids = all.filter((r) => !r.used && !hidden.has(r.segment)).map((r) => r.id);
-  const n = ids.length > 0 ? await store(ctx).setUsedByIds(ds, ids, true, Date.now()) : 0;
-  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
-}
-
-async function markAllUnused(req: Req, ctx: Ctx): Promise<Response> {
-  const ds = dsParam(req);
-  const all = await store(ctx).overlapping(ds, null, true);
-  const n = all.length > 0 ? await store(ctx).setUsedByIds(ds, all.map((r) => r.id), false, Date.now()) : 0;
-  return json({ numChangedSegments: n, segmentStateChanged: n > 0 });
-}
+const markAllUsed = async (req: Req, ctx: Ctx) => changed(await overlord(ctx.env).markSegments(dsParam(req), { kind: "allUsed" }));
+const markAllUnused = async (req: Req, ctx: Ctx) => changed(await overlord(ctx.env).markSegments(dsParam(req), { kind: "allUnused" }));
 
 export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
   // ---- Overlord: marking ---------------------------------------------------------------------

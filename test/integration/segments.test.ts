@@ -98,8 +98,11 @@ describe("task actions, segment metadata and deep storage", () => {
     const ids = (await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}/segments`)).json;
     expect(ids).toEqual([`${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_${version}`, `${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_${version}_1`]);
     const one = await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}/segments/${encodeURIComponent(ids[1])}`);
-    expect(one.json).toMatchObject({ dataSource: ds, version, shardSpec: { partitionNum: 1 } });
-    expect((await api("GET", `/druid/indexer/v1/task/${t.id}/segments`)).json).toHaveLength(2);
+    expect(one.json).toMatchObject({ dataSource: ds, version, shardSpec: { partitionNum: 1 }, identifier: ids[1] });
+    // every DataSegment the API returns names itself as Druid does ("identifier"; the web console reads it)
+    expect((await api("GET", `/druid/indexer/v1/task/${t.id}/segments`)).json.map((x: any) => x.identifier)).toEqual(ids);
+    const full = (await api("GET", `/druid/coordinator/v1/metadata/segments?datasources=${ds}&includeOvershadowedStatus`)).json;
+    expect(full.map((x: any) => x.identifier).sort()).toEqual([...ids].sort());
     const ds1 = (await api("GET", `/druid/coordinator/v1/metadata/datasources/${ds}`)).json;
     expect(ds1).toMatchObject({ name: ds });
     expect(ds1.segments).toHaveLength(2);
