@@ -11,6 +11,8 @@ import { Backoff } from "../common/backoff.ts";
 import { WORKER_HEADER, WORKER_KEY_HEADER } from "../../src/protocol/headers.ts";
 
 export const MAX_LOG_BYTES = 1024 * 1024;
+/** Log/report uploads give up after this long; the status is reported anyway. */
+export const UPLOAD_GIVE_UP_MS = 30_000;
 
 /** The last `maxBytes` of a file as text ("" when it does not exist). */
 export async function readLogTail(path: string, maxBytes = MAX_LOG_BYTES): Promise<string> {

@@ -3,6 +3,7 @@
  * Difference: Druid treats runTime 0 like absent (2500 ms); here an explicit 0 means no wait at
  * all, which is what queue benchmarks need. `isReadyTime` is accepted and ignored, as in Druid.
  */
+import { waitOrAbort } from "../../common/waiters.ts";
 import type { Executor } from "./types.ts";
 
 export const DEFAULT_NOOP_RUN_TIME_MS = 2500;
@@ -11,22 +12,6 @@ export const DEFAULT_NOOP_RUN_TIME_MS = 2500;
 export function noopRunTime(task: Record<string, unknown>): number {
   const raw = task["runTime"];
   return typeof raw === "number" && Number.isFinite(raw) && raw >= 0 ? raw : DEFAULT_NOOP_RUN_TIME_MS;
-}
-
-/** Resolves true when `signal` aborts before `ms` pass, false otherwise. */
-export function waitOrAbort(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    if (signal.aborted) return resolve(true);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(false);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 export const noopExecutor: Executor = {

@@ -7,7 +7,7 @@
  * - `test_crash`: exits its process with code `exitCode` (default 1), as a crash or OOM would.
  */
 import { appendFileSync, existsSync } from "node:fs";
-import { waitOrAbort } from "./noop.ts";
+import { waitOrAbort } from "../../common/waiters.ts";
 import type { Executor, ExecutorContext } from "./types.ts";
 
 export const TEST_EXECUTORS_ENV = "DRUID_AGENT_TEST_EXECUTORS";
