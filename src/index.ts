@@ -4,6 +4,7 @@
  */
 import { Router } from "itty-router";
 import type { Env } from "./env.ts";
+import { configOf } from "./overlord/config.ts";
 import { principalOf } from "./shared/auth.ts";
 import { DruidError, notFound, unauthorized } from "./shared/errors.ts";
 import { errorResponse, json, type Ctx, type Req } from "./routes/http.ts";
@@ -46,7 +47,8 @@ export default {
       const isActionPath = url.pathname === "/druid/indexer/v1/action";
       if (principal === "none") throw unauthorized("Unauthorized: a valid Authorization header is required");
       if (principal === "agent" && !isAgentPath && !isActionPath) throw new DruidError("FORBIDDEN", "The agent token does not open operator endpoints", "forbidden");
-      const ctx: Ctx = { env, principal, maxBodyBytes: Number(env.DRUID_MAX_BODY_BYTES ?? 1024 * 1024) };
+      const config = configOf(env);
+      const ctx: Ctx = { env, principal, config, maxBodyBytes: config.maxBodyBytes };
       const res = (await router.fetch(request as Req, ctx)) as Response | undefined;
       return res ?? errorResponse(notFound("Not found"));
     } catch (err) {

@@ -11,7 +11,7 @@ import type { Env } from "../env.ts";
 import { runnerTimeoutsDuty } from "../duties/runnerTimeouts.ts";
 import { OverlordStore } from "../metadata/overlordStore.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
-import { configFromEnv, type OverlordConfig } from "../overlord/config.ts";
+import { configOf, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore } from "../overlord/overlordCore.ts";
 import { markSegments, type MarkRequest } from "../overlord/segmentMarking.ts";
@@ -65,7 +65,7 @@ export class Overlord extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = configFromEnv(env);
+    this.config = configOf(env);
     this.store = new OverlordStore(env.DB);
     this.segments = new SegmentStore(env.DB);
     this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);

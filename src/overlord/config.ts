@@ -3,6 +3,8 @@
  * Worker variables. Durations are ISO-8601 (PT5M) or milliseconds. docs/configuration.md
  * lists every variable.
  */
+import { parseBoundedJson } from "../shared/boundedJson.ts";
+import { DruidError } from "../shared/errors.ts";
 import { parsePeriod } from "../shared/intervals.ts";
 
 export interface OverlordConfig {
@@ -83,6 +85,26 @@ function durationMs(text: string, name: string): number {
   return d.as("milliseconds");
 }
 
+const parsed = new WeakMap<object, OverlordConfig>();
+
+/**
+ * The settings of this Worker's environment, parsed once per environment object (the Worker and
+ * the Overlord object share the one parse). A bad value is a configuration error: every request
+ * is answered 503 naming the variable, rather than failing somewhere later.
+ */
+export function configOf(env: Record<string, unknown>): OverlordConfig {
+  let cfg = parsed.get(env);
+  if (!cfg) {
+    try {
+      cfg = configFromEnv(env);
+    } catch (err) {
+      throw new DruidError("SERVICE_UNAVAILABLE", `Configuration error: ${err instanceof Error ? err.message : String(err)}`, "misconfigured");
+    }
+    parsed.set(env, cfg);
+  }
+  return cfg;
+}
+
 export function configFromEnv(env: Record<string, unknown>): OverlordConfig {
   const cfg: OverlordConfig = { ...DEFAULT_CONFIG };
   for (const [name, key] of Object.entries(CONFIG_VARS)) {
@@ -91,7 +113,7 @@ export function configFromEnv(env: Record<string, unknown>): OverlordConfig {
     const text = String(raw);
     const current = cfg[key];
     if (key === "defaultContext") {
-      const parsed = JSON.parse(text) as unknown;
+      const parsed = parseBoundedJson(text, name);
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`${name} must be a JSON object`);
       cfg.defaultContext = parsed as Record<string, unknown>;
     } else if (key === "testTaskTypes") {

@@ -18,7 +18,7 @@ import {
 import { visibleSegments } from "../segments/timeline.ts";
 import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { DruidError, invalidInput } from "../shared/errors.ts";
-import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval } from "../shared/intervals.ts";
+import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval, MAX_INSTANT, MIN_INSTANT } from "../shared/intervals.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
 import { LOCK_TYPES, type LockType, type TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskQueue } from "./taskQueue.ts";
@@ -104,6 +104,8 @@ export interface SegmentPublishResult {
 }
 
 const MAX_LOCK_WAIT_MS = 25_000;
+/** The longest granularity bucket (a year, leap or not), kept clear of the ends of time. */
+const YEAR_MS = 366 * 86_400_000;
 /** Interval options where an empty interval is legitimate (it matches nothing). */
 const ANY = { allowEmpty: true };
 
@@ -227,6 +229,11 @@ export class TaskActions {
   private async allocate(entry: TaskEntry, a: Extract<TaskAction, { type: "segmentAllocate" }>): Promise<SegmentIdWithShardSpec | null> {
     this.requireDataSource(entry, a.dataSource);
     const ts = typeof a.timestamp === "number" ? a.timestamp : parseInstant(a.timestamp, "timestamp");
+    // A row's time chunk must be expressible as an interval: past the ends of time there is none
+    // (its text form would clamp to an empty interval), so refuse before anything is locked.
+    if (!Number.isInteger(ts) || ts < MIN_INSTANT + YEAR_MS || ts > MAX_INSTANT - YEAR_MS) {
+      throw invalidInput(`Invalid [timestamp]: [${String(a.timestamp)}] is outside the range of instants segments can cover`);
+    }
     const queryGranularity = parseGranularity(a.queryGranularity ?? "none", "queryGranularity");
     const preferred = parseGranularity(a.preferredSegmentGranularity ?? "day", "preferredSegmentGranularity");
     const rowBucket = { start: ts, end: ts + 1 };

@@ -4,6 +4,7 @@
  * Agents import only types from here (erased at build), so they do not load zod.
  */
 import { z } from "zod";
+import { wellFormed } from "../shared/text.ts";
 import { WORKER_HOST_PATTERN } from "./headers.ts";
 
 export const DEFAULT_WORKER_CATEGORY = "_default_worker_category";
@@ -15,12 +16,6 @@ export const MAX_REPORTS_CHARS = 1024 * 1024;
 export const MAX_POLL_TASKS = 100_000;
 export const MAX_POLL_TIMEOUT_MS = 600_000;
 
-/**
- * Text stored as a D1 column must be well-formed UTF-16: a lone surrogate (JSON allows
- * "\ud800") would be stored as something else than what was accepted. It becomes U+FFFD.
- */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, "\ufffd");
 
 /** The last `max` UTF-16 units of a log, well-formed (and so never starting inside a pair). */
 export function logTail(log: string, max = MAX_LOG_CHARS): string {

@@ -5,20 +5,16 @@
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
-import { parseTestTaskTypes } from "../overlord/config.ts";
 import { parseTask, type Task } from "../overlord/taskSpec.ts";
 import { invalidInput } from "../shared/errors.ts";
 import { parseInterval } from "../shared/intervals.ts";
-import { empty, flag, json, jsonText, param, query, readJson, text, validate, type Ctx, type Req } from "./http.ts";
+import { empty, json, jsonText, param, query, readJson, text, validate, type Ctx, type Req } from "./http.ts";
 import { overlord } from "./overlordStub.ts";
 
 const STATES = ["pending", "waiting", "running", "complete"] as const;
 
 function parseTasks(inputs: unknown[], ctx: Ctx, now: number): Task[] {
-  const cfg = ctx.env;
-  const defaultContext = cfg.DRUID_DEFAULT_TASK_CONTEXT ? (JSON.parse(String(cfg.DRUID_DEFAULT_TASK_CONTEXT)) as Record<string, unknown>) : {};
-  const maxPayloadBytes = Number(cfg.DRUID_MAX_TASK_PAYLOAD_BYTES ?? 512 * 1024);
-  const testTaskTypes = parseTestTaskTypes(String(cfg.DRUID_TEST_TASK_TYPES ?? ""));
+  const { defaultContext, maxTaskPayloadBytes: maxPayloadBytes, testTaskTypes } = ctx.config;
   return inputs.map((input, i) => {
     try {
       return parseTask(input, { now, defaultContext, maxPayloadBytes, testTaskTypes });
@@ -48,7 +44,7 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
     const body = await readJson(req, ctx.maxBodyBytes * 16);
     const list = Array.isArray(body) ? body : body && typeof body === "object" ? (body as { tasks?: unknown }).tasks : undefined;
     if (!Array.isArray(list) || list.length === 0) throw invalidInput('Invalid [tasks]: expected a non-empty array of tasks (or {"tasks": [...]})');
-    const max = Number(ctx.env.DRUID_MAX_BULK_TASKS ?? 10_000);
+    const max = ctx.config.maxBulkTasks;
     if (list.length > max) throw invalidInput(`Invalid [tasks]: at most [${max}] tasks per request, got [${list.length}]`);
     const tasks = parseTasks(list, ctx, Date.now());
     const ids = await overlord(ctx.env).submit(tasks);
@@ -144,5 +140,4 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
     jsonText(await overlord(ctx.env).listTasksJson({ state: "complete", max: positiveInt(query(req, "n"), "n") })),
   );
 
-  void flag;
 }

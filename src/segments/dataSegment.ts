@@ -3,6 +3,7 @@
  * the rest of the system reads from a shardSpec: the partition number and the number of core
  * partitions (`processing/.../timeline/DataSegment.java`, `.../partition/*ShardSpec.java`).
  */
+import { wellFormed } from "../shared/text.ts";
 import { z } from "zod";
 import { validateId } from "../shared/ids.ts";
 import { formatSegmentId } from "./segmentId.ts";
@@ -69,7 +70,12 @@ const checkedString = (check: (v: string) => void, what: string) =>
 export const dataSegmentSchema = z.looseObject({
   dataSource: checkedString((v) => validateId(v, "dataSource"), "a dataSource"),
   interval: checkedString((v) => void parseInterval(v, "interval"), "an interval"),
-  version: z.string({ error: "expected a version (a string)" }).min(1, { message: "version must be a non-empty string" }).max(255),
+  version: z
+    .string({ error: "expected a version (a string)" })
+    .min(1, { message: "version must be a non-empty string" })
+    .max(255)
+    // stored in D1 as text and part of the segment id: a lone surrogate would read back as U+FFFD
+    .refine((v) => v === wellFormed(v), { message: "version must be well-formed Unicode (no lone surrogates)" }),
   shardSpec: shardSpecSchema.nullish().transform((s) => s ?? { ...DEFAULT_SHARD_SPEC }),
   loadSpec: z.record(z.string(), z.unknown(), { error: "expected a loadSpec object" }).nullish(),
   dimensions: z.string({ error: "expected a comma-separated string" }).nullish(),
