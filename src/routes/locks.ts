@@ -20,7 +20,7 @@ async function readFilters(req: Req, ctx: Ctx) {
   const body = await readJson(req, ctx.maxBodyBytes);
   if (Array.isArray(body) && body.length === 0) return null;
   const filters = validate(filterSchema, body, "filters");
-  for (const f of filters) for (const i of f.intervals ?? []) parseInterval(i, "intervals");
+  for (const f of filters) for (const i of f.intervals ?? []) parseInterval(i, "intervals", { allowEmpty: true }); // a filter: matches nothing
   return filters.map((f) => ({ datasource: f.datasource, priority: f.priority, intervals: f.intervals ?? undefined, context: f.context ?? undefined }));
 }
 

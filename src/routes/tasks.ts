@@ -117,7 +117,7 @@ export function taskRoutes(router: RouterType<Req, [Ctx]>) {
     const createdTimeInterval = query(req, "createdTimeInterval");
     let lookbackMs: number | undefined;
     if (createdTimeInterval !== undefined) {
-      const i = parseInterval(createdTimeInterval, "createdTimeInterval", true);
+      const i = parseInterval(createdTimeInterval, "createdTimeInterval", { allowUnderscore: true, allowEmpty: true });
       lookbackMs = i.end - i.start;
     }
     return jsonText(

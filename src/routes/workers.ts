@@ -39,7 +39,7 @@ export function workerRoutes(router: RouterType<Req, [Ctx]>) {
       count = Number(countText);
     }
     let sinceMs: number | undefined;
-    if (intervalText !== undefined) sinceMs = parseInterval(intervalText, "interval", true).start;
+    if (intervalText !== undefined) sinceMs = parseInterval(intervalText, "interval", { allowUnderscore: true, allowEmpty: true }).start;
     else if (count === undefined) sinceMs = Date.now() - 7 * 86_400_000;
     if (count !== undefined && count > 100_000) throw invalidInput("Invalid [count]: too large");
     return json(await overlord(ctx.env).auditHistory("worker.config", { sinceMs, count }));
