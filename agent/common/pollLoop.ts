@@ -11,7 +11,7 @@
  * answer does are the caller's, so one loop serves every kind of agent.
  */
 import { Backoff } from "./backoff.ts";
-import { waitOrAbort } from "./waiters.ts";
+import { waitOrAbort, type Sleep } from "./waiters.ts";
 
 /** One poll, reduced to what the loop decides on. */
 export type PollResult<A> =
@@ -47,7 +47,7 @@ export interface PollLoopOptions<A> {
   /** Backoff jitter (default Math.random). */
   random?: () => number;
   /** The wait between retries; must resolve early once `signal` aborts (default waitOrAbort). */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<unknown>;
+  sleep?: Sleep;
   /** Debounce between `news()` and the abort of a held poll (default 2 ms). */
   newsDebounceMs?: number;
 }
@@ -59,7 +59,7 @@ export const ABORT_FOR_STOP = "stop";
 export class PollLoop<A> {
   private readonly stopping = new AbortController();
   private readonly backoff: Backoff;
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<unknown>;
+  private readonly sleep: Sleep;
   private readonly newsDebounceMs: number;
   private inflight: { controller: AbortController; answeredAtOnce: boolean } | null = null;
   private newsTimer: ReturnType<typeof setTimeout> | null = null;

@@ -35,6 +35,9 @@ export class Waiters {
   }
 }
 
+/** A wait of `ms` that ends early once `signal` aborts (waitOrAbort; tests inject one that moves a fake clock). */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<unknown>;
+
 /** Resolves true when `signal` aborts before `ms` pass (at once if it already has), false otherwise. */
 export function waitOrAbort(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise<boolean>((resolve) => {

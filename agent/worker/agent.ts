@@ -32,7 +32,7 @@ export interface AgentDeps {
   fetch?: typeof fetch;
   /** Wall clock in ms (durations, upload deadlines, re-send times). */
   now?: () => number;
-  /** Backoff jitter. */
+  /** Backoff jitter (polls, uploads). */
   random?: () => number;
   pool?: TaskPool;
   /** Sees every event (also written to --events-file). */
@@ -88,7 +88,7 @@ export class Agent {
     const fetch = this.deps.fetch ?? globalThis.fetch;
     const now = this.deps.now ?? Date.now;
     const lingerMs = this.deps.lingerMs ?? LINGER_MS;
-    const slots: TaskSlots = new TaskSlots({ cfg, pool: this.pool, state, events, logger, fetch, now, changed: () => waiters.notify(), news: () => loop.news() });
+    const slots: TaskSlots = new TaskSlots({ cfg, pool: this.pool, state, events, logger, fetch, now, random: this.deps.random, changed: () => waiters.notify(), news: () => loop.news() });
     const polling: WorkerPolling = new WorkerPolling({ cfg, logger, slots, waiters, workerKey: state.key, fetch, lingerMs, stopped: () => loop.stopped });
     const loop: PollLoop<PollAnswer> = new PollLoop({ next: () => polling.next(), failed: (p) => polling.failed(p), random: this.deps.random });
     let stopping: Promise<void> | null = null;

@@ -3,11 +3,13 @@
  * `task_reports`), always before its final status is reported, so an operator who sees SUCCESS
  * can read both. Small ones travel inline in the poll that carries the final status (one commit,
  * no extra request); larger ones are POSTed to
- * `/druid-internal/v1/agent/tasks/{id}/log|reports` first, retried with backoff for at most
- * `giveUpAfterMs`, after which the status is reported anyway.
+ * `/druid-internal/v1/agent/tasks/{id}/log|reports` first, retried on transient failures
+ * (agent/common/retryingFetch.ts) for at most `giveUpAfterMs`, after which the status is
+ * reported anyway; a refusal (4xx) is not retried.
  */
 import { open } from "node:fs/promises";
-import { Backoff } from "../common/backoff.ts";
+import { describeFailure, retryingFetch } from "../common/retryingFetch.ts";
+import type { Sleep } from "../common/waiters.ts";
 import { WORKER_HEADER, WORKER_KEY_HEADER } from "../../src/protocol/headers.ts";
 
 export const MAX_LOG_BYTES = 1024 * 1024;
@@ -46,6 +48,9 @@ export interface ShipTarget {
   inlineMaxBytes: number;
   giveUpAfterMs: number;
   now: () => number;
+  /** Backoff jitter and the wait between attempts (tests inject their own). */
+  random?: () => number;
+  sleep?: Sleep;
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -54,8 +59,6 @@ export interface Shipped {
   log?: string;
   reports?: Record<string, unknown>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function shipLogAndReports(t: ShipTarget, taskId: string, log: string, reports: Record<string, unknown> | null): Promise<Shipped> {
   const reportsJson = reports ? JSON.stringify(reports) : null;
@@ -70,31 +73,21 @@ export async function shipLogAndReports(t: ShipTarget, taskId: string, log: stri
 }
 
 async function upload(t: ShipTarget, url: string, body: string, contentType: string, deadline: number, taskId: string, what: string): Promise<void> {
-  const backoff = new Backoff(200, 5000);
-  for (;;) {
-    let problem: string;
-    try {
-      const res = await t.fetch(url, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${t.token}`, [WORKER_HEADER]: t.host, [WORKER_KEY_HEADER]: t.workerKey, "content-type": contentType },
-        body,
-        signal: AbortSignal.timeout(Math.max(1000, deadline - t.now())),
-      });
-      const text = await res.text().catch(() => "");
-      if (res.ok) return;
-      problem = `HTTP ${res.status} ${text.slice(0, 200)}`;
-      if (res.status < 500 && res.status !== 429) {
-        t.warn(`the Overlord refused the task's ${what}; reporting its status without it`, { task: taskId, problem });
-        return;
-      }
-    } catch (err) {
-      problem = (err as Error).message;
-    }
-    const delay = backoff.next();
-    if (t.now() + delay > deadline) {
-      t.warn(`could not upload the task's ${what}; reporting its status without it`, { task: taskId, problem });
-      return;
-    }
-    await sleep(delay);
+  const r = await retryingFetch(
+    url,
+    () => ({
+      method: "POST",
+      headers: { Authorization: `Bearer ${t.token}`, [WORKER_HEADER]: t.host, [WORKER_KEY_HEADER]: t.workerKey, "content-type": contentType },
+      body,
+      signal: AbortSignal.timeout(Math.max(1000, deadline - t.now())),
+    }),
+    { fetch: t.fetch, initialDelayMs: 200, maxDelayMs: 5000, deadline, now: t.now, random: t.random, sleep: t.sleep },
+  );
+  if (r.kind === "answered" && r.response.ok) {
+    await r.response.body?.cancel().catch(() => undefined);
+    return;
   }
+  const problem = await describeFailure(r);
+  const verdict = r.kind === "answered" ? "the Overlord refused" : "could not upload";
+  t.warn(`${verdict} the task's ${what}; reporting its status without it`, { task: taskId, problem });
 }

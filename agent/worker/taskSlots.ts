@@ -32,6 +32,8 @@ export interface TaskSlotsDeps {
   logger: Logger;
   fetch: typeof fetch;
   now: () => number;
+  /** Backoff jitter of the log and report uploads. */
+  random?: () => number;
   /** Held tasks changed in a way a waiter may be waiting for (Waiters.notify). */
   changed(): void;
   /** There is news a poll should carry soon (PollLoop.news). */
@@ -236,6 +238,7 @@ export class TaskSlots {
           inlineMaxBytes: cfg.inlineLogBytes,
           giveUpAfterMs: UPLOAD_GIVE_UP_MS,
           now: this.d.now,
+          random: this.d.random,
           warn: (m, f) => logger.warn(m, f),
         },
         t.id,

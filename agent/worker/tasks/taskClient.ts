@@ -2,8 +2,12 @@
  * What a running task says to the Overlord: task actions (`POST /druid/indexer/v1/action`) and
  * deep storage (`/druid-internal/v1/deep-storage?key=`), both with the agent token plus the
  * task's own credential. Transient failures (network, 5xx, 429) are retried with jittered
- * backoff; 4xx answers are final and surface as errors carrying Druid's message.
+ * backoff (agent/common/retryingFetch.ts); 4xx answers are final and surface as errors carrying
+ * Druid's message.
  */
+import { druidErrorMessage } from "../../common/druidErrors.ts";
+import { retryingFetch } from "../../common/retryingFetch.ts";
+import type { Sleep } from "../../common/waiters.ts";
 
 export interface TaskClientOptions {
   overlord: string;
@@ -12,8 +16,12 @@ export interface TaskClientOptions {
   credential: string;
   fetch?: typeof fetch;
   signal?: AbortSignal;
-  /** Give up on transient failures after this long (ms). */
+  /** Give up on transient failures after this long (ms; default 60 s). */
   retryForMs?: number;
+  /** Clock, backoff jitter and wait of the retries (tests inject their own). */
+  now?: () => number;
+  random?: () => number;
+  sleep?: Sleep;
 }
 
 export class TaskActionError extends Error {
@@ -22,12 +30,6 @@ export class TaskActionError extends Error {
     this.name = "TaskActionError";
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-  });
 
 export class TaskClient {
   private readonly fetch: typeof fetch;
@@ -42,39 +44,25 @@ export class TaskClient {
     return { Authorization: `Bearer ${this.o.token}`, "X-Druid-Task-Id": this.o.taskId, "X-Druid-Task-Credential": this.o.credential, ...extra };
   }
 
-  /** One request with retries on transient failures; returns the final response. */
+  /** One request, retried on transient failures; the final answer, or the last transient one once out of time. */
   private async request(url: string, init: RequestInit): Promise<Response> {
-    const deadline = Date.now() + (this.o.retryForMs ?? 60_000);
-    let delay = 100;
-    for (;;) {
-      this.o.signal?.throwIfAborted();
-      let res: Response | null = null;
-      let failure: unknown = null;
-      try {
-        res = await this.fetch(url, { ...init, signal: this.o.signal });
-      } catch (err) {
-        failure = err;
-      }
-      if (res && res.status < 500 && res.status !== 429) return res;
-      if (Date.now() > deadline) {
-        if (res) return res;
-        throw failure instanceof Error ? failure : new Error(String(failure));
-      }
-      if (res) await res.body?.cancel();
-      await sleep(delay * (0.5 + Math.random()), this.o.signal);
-      delay = Math.min(delay * 2, 5000);
-    }
+    const now = this.o.now ?? Date.now;
+    const r = await retryingFetch(url, { ...init, signal: this.o.signal }, {
+      fetch: this.fetch,
+      initialDelayMs: 100,
+      maxDelayMs: 5000,
+      deadline: now() + (this.o.retryForMs ?? 60_000),
+      signal: this.o.signal,
+      now,
+      random: this.o.random,
+      sleep: this.o.sleep,
+    });
+    if (r.response) return r.response;
+    throw r.error;
   }
 
   private async fail(res: Response, what: string): Promise<never> {
-    const body = await res.text();
-    let message = body;
-    try {
-      const j = JSON.parse(body) as { errorMessage?: string; error?: string };
-      message = j.errorMessage ?? j.error ?? body;
-    } catch {
-      // not JSON
-    }
+    const message = druidErrorMessage(await res.text(), Infinity);
     throw new TaskActionError(`${what} failed with HTTP ${res.status}: ${message}`, res.status);
   }
 
