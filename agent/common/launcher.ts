@@ -1,9 +1,9 @@
 /**
- * The tsx launcher (`npm run agent`, `tsx agent/worker/cli.ts`) runs the agent as its child process, so
- * from the outside the launcher *is* the agent: a supervisor or test that SIGKILLs it expects
- * the agent gone. When the agent's parent is that launcher (Linux: /proc/<ppid>/cmdline) and it
- * disappears (the agent is re-parented), the agent exits at once, as if killed itself; its task
- * processes follow (their IPC channel closes).
+ * The tsx launcher (`tsx agent/worker/cli.ts`; `npm run agent` runs a build with none) runs the
+ * agent as its child process, so from the outside the launcher *is* the agent: a supervisor or
+ * test that SIGKILLs it expects the agent gone. When the agent's parent is that launcher (Linux:
+ * /proc/<ppid>/cmdline) and it disappears (the agent is re-parented), the agent exits at once,
+ * as if killed itself; its task processes follow (their IPC channel closes).
  */
 import { readFileSync } from "node:fs";
 
