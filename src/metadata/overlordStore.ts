@@ -3,6 +3,7 @@
  * our workers/logs/reports/terms tables). The only place that knows the SQL; everything
  * the Overlord decides reaches D1 through `commit(writes)` as one atomic `batch()`.
  */
+import { chunks, placeholders, selectInChunks } from "./d1.ts";
 import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry, TaskLocation, TaskState, RunnerState } from "../overlord/types.ts";
 import type { WriteSet, RawWrite } from "../overlord/writes.ts";
@@ -48,7 +49,6 @@ export interface AuditRow {
   request: Record<string, unknown> | null;
 }
 
-const D1_MAX_PARAMS = 100;
 
 function locationText(l: TaskLocation): string | null {
   return l.host === null && l.port === -1 ? null : JSON.stringify(l);
@@ -228,12 +228,8 @@ export class OverlordStore {
   /** Which of these ids already exist in storage. */
   async existingIds(ids: string[]): Promise<Set<string>> {
     const found = new Set<string>();
-    const chunk = D1_MAX_PARAMS - 1;
-    const statements: D1PreparedStatement[] = [];
-    for (let i = 0; i < ids.length; i += chunk) {
-      const part = ids.slice(i, i + chunk);
-      statements.push(this.db.prepare(`SELECT id FROM tasks WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part));
-    }
+    // one batch (one round trip) for every chunk: a submission waits on this
+    const statements = chunks(ids).map((part) => this.db.prepare(`SELECT id FROM tasks WHERE id IN (${placeholders(part.length)})`).bind(...part));
     if (statements.length === 0) return found;
     const results = await this.db.batch<{ id: string }>(statements);
     for (const r of results) for (const row of r.results) found.add(row.id);
@@ -245,14 +241,7 @@ export class OverlordStore {
   }
 
   async getTasks(ids: string[]): Promise<TaskRow[]> {
-    const out: TaskRow[] = [];
-    const chunk = D1_MAX_PARAMS - 1;
-    for (let i = 0; i < ids.length; i += chunk) {
-      const part = ids.slice(i, i + chunk);
-      const r = await this.db.prepare(`SELECT * FROM tasks WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part).all<TaskRow>();
-      out.push(...r.results);
-    }
-    return out;
+    return selectInChunks<TaskRow>(this.db, ids, (inList) => `SELECT * FROM tasks WHERE id IN (${inList})`);
   }
 
   async listComplete(filter: { dataSource?: string; type?: string; sinceMs: number; max?: number }): Promise<TaskRow[]> {

@@ -3,9 +3,12 @@
  * druid_pendingSegments). Publishing is one D1 batch, which D1 runs as a transaction: a set of
  * segments is either all there or none of it is.
  */
+import { changeInChunks, chunks, MAX_FILTER_INTERVALS, placeholders, selectInChunks } from "./d1.ts";
 import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
 import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface SegmentRecord {
   id: string;
@@ -57,13 +60,20 @@ function toRecord(r: Row): SegmentRecord {
   };
 }
 
-const CHUNK = 80; // bound variables per statement stay well under D1's limit
+/** The columns a SegmentRecord is read from (toRecord). */
+const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, created_date, task_id, num_rows";
 
 export class SegmentStore {
   constructor(private readonly db: D1Database) {}
 
   /** Segments overlapping any of `intervals` (all of the dataSource when none given). */
   async overlapping(dataSource: string, intervals: Interval[] | null, used: boolean | null): Promise<SegmentRecord[]> {
+    if (intervals && intervals.length > MAX_FILTER_INTERVALS) {
+      // two bound parameters per interval: more than one statement can take, so merge chunks
+      const byId = new Map<string, SegmentRecord>();
+      for (const part of chunks(intervals, MAX_FILTER_INTERVALS)) for (const r of await this.overlapping(dataSource, part, used)) byId.set(r.id, r);
+      return [...byId.values()].sort((a, b) => intervalOf(a.segment).start - intervalOf(b.segment).start || cmp(a.segment.version, b.segment.version) || partitionNumOf(a.segment.shardSpec) - partitionNumOf(b.segment.shardSpec));
+    }
     const where: string[] = ["datasource = ?"];
     const params: unknown[] = [dataSource];
     if (used !== null) {
@@ -75,7 +85,7 @@ export class SegmentStore {
       for (const i of intervals) params.push(i.end, i.start);
     }
     const r = await this.db
-      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num`)
+      .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num`)
       .bind(...params)
       .all<Row>();
     return r.results.map(toRecord);
@@ -94,7 +104,7 @@ export class SegmentStore {
       params.push(interval.start, interval.end);
     }
     if (opts.versions && opts.versions.length > 0) {
-      where.push(`version IN (${opts.versions.map(() => "?").join(",")})`);
+      where.push(`version IN (${placeholders(opts.versions.length)})`);
       params.push(...opts.versions);
     }
     if (opts.maxUsedStatusLastUpdatedTime) {
@@ -103,28 +113,19 @@ export class SegmentStore {
     }
     params.push(opts.limit ?? -1);
     const r = await this.db
-      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num LIMIT ?`)
+      .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE ${where.join(" AND ")} ORDER BY start_ms, version, partition_num LIMIT ?`)
       .bind(...params)
       .all<Row>();
     return r.results.map(toRecord);
   }
 
   async byIds(ids: string[]): Promise<SegmentRecord[]> {
-    const out: SegmentRecord[] = [];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = ids.slice(i, i + CHUNK);
-      const r = await this.db
-        .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE id IN (${part.map(() => "?").join(",")})`)
-        .bind(...part)
-        .all<Row>();
-      out.push(...r.results.map(toRecord));
-    }
-    return out;
+    return (await selectInChunks<Row>(this.db, ids, (inList) => `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE id IN (${inList})`)).map(toRecord);
   }
 
   async byTask(taskId: string): Promise<SegmentRecord[]> {
     const r = await this.db
-      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE task_id = ? ORDER BY start_ms, partition_num`)
+      .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE task_id = ? ORDER BY start_ms, partition_num`)
       .bind(taskId)
       .all<Row>();
     return r.results.map(toRecord);
@@ -135,11 +136,11 @@ export class SegmentStore {
     const params: unknown[] = [];
     let where = "used = 1";
     if (dataSources && dataSources.length > 0) {
-      where += ` AND datasource IN (${dataSources.map(() => "?").join(",")})`;
+      where += ` AND datasource IN (${placeholders(dataSources.length)})`;
       params.push(...dataSources);
     }
     const r = await this.db
-      .prepare(`SELECT id, payload, used, used_status_last_updated, created_date, task_id, num_rows FROM segments WHERE ${where} ORDER BY datasource, start_ms, version, partition_num`)
+      .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE ${where} ORDER BY datasource, start_ms, version, partition_num`)
       .bind(...params)
       .all<Row>();
     return r.results.map(toRecord);
@@ -188,7 +189,7 @@ export class SegmentStore {
     const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
     let sql = `UPDATE segments SET used = 0, used_status_last_updated = ? WHERE datasource = ? AND used = 1 AND start_ms >= ? AND end_ms <= ?`;
     if (versions && versions.length > 0) {
-      sql += ` AND version IN (${versions.map(() => "?").join(",")})`;
+      sql += ` AND version IN (${placeholders(versions.length)})`;
       params.push(...versions);
     }
     const r = await this.db.prepare(sql).bind(...params).run();
@@ -200,7 +201,7 @@ export class SegmentStore {
     const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
     let sql = `UPDATE segments SET used = 1, used_status_last_updated = ? WHERE datasource = ? AND used = 0 AND start_ms >= ? AND end_ms <= ?`;
     if (versions && versions.length > 0) {
-      sql += ` AND version IN (${versions.map(() => "?").join(",")})`;
+      sql += ` AND version IN (${placeholders(versions.length)})`;
       params.push(...versions);
     }
     const r = await this.db.prepare(sql).bind(...params).run();
@@ -209,27 +210,17 @@ export class SegmentStore {
 
   /** Sets `used` on the given segment ids of a dataSource; returns how many changed. */
   async setUsedByIds(dataSource: string, ids: string[], used: boolean, nowMs: number): Promise<number> {
-    let n = 0;
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = ids.slice(i, i + CHUNK);
-      const r = await this.db
-        .prepare(`UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND id IN (${part.map(() => "?").join(",")})`)
-        .bind(used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1, ...part)
-        .run();
-      n += r.meta.changes ?? 0;
-    }
-    return n;
+    return changeInChunks(
+      this.db,
+      ids,
+      (inList) => `UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND id IN (${inList})`,
+      [used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1],
+    );
   }
 
   /** Deletes segment rows (segmentNuke); returns how many went. */
   async nuke(ids: string[]): Promise<number> {
-    let n = 0;
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = ids.slice(i, i + CHUNK);
-      const r = await this.db.prepare(`DELETE FROM segments WHERE id IN (${part.map(() => "?").join(",")})`).bind(...part).run();
-      n += r.meta.changes ?? 0;
-    }
-    return n;
+    return changeInChunks(this.db, ids, (inList) => `DELETE FROM segments WHERE id IN (${inList})`);
   }
 
   // ---- pending segments ---------------------------------------------------------------------

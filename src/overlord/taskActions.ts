@@ -19,6 +19,7 @@ import { visibleSegments } from "../segments/timeline.ts";
 import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { DruidError, invalidInput } from "../shared/errors.ts";
 import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval, MAX_INSTANT, MIN_INSTANT } from "../shared/intervals.ts";
+import { MAX_FILTER_INTERVALS, MAX_FILTER_VERSIONS } from "../metadata/d1.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
 import { LOCK_TYPES, type LockType, type TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskQueue } from "./taskQueue.ts";
@@ -76,20 +77,20 @@ export const actionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("segmentTransactionalInsert"), segments: segmentsSchema, segmentsToBeOverwritten: segmentsSchema.nullish(), dataSource: z.string().nullish(), startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
   z.object({ type: z.literal("segmentTransactionalReplace"), segments: segmentsSchema }),
   z.object({ type: z.literal("segmentTransactionalAppend"), segments: segmentsSchema, startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
-  z.object({ type: z.literal("markSegmentsAsUnused"), dataSource: z.string().min(1).max(255), interval: intervalText, versions: z.array(z.string()).max(1000).nullish() }),
+  z.object({ type: z.literal("markSegmentsAsUnused"), dataSource: z.string().min(1).max(255), interval: intervalText, versions: z.array(z.string()).max(MAX_FILTER_VERSIONS).nullish() }),
   z.object({ type: z.literal("segmentNuke"), segments: segmentsSchema }),
   z.object({
     type: z.literal("retrieveUsedSegments"),
     dataSource: z.string().min(1).max(255),
     interval: intervalText.nullish(),
-    intervals: z.array(intervalText).max(1000).nullish(),
+    intervals: z.array(intervalText).max(MAX_FILTER_INTERVALS).nullish(),
     visibility: z.enum(["ONLY_VISIBLE", "INCLUDING_OVERSHADOWED"]).nullish(),
   }),
   z.object({
     type: z.literal("retrieveUnusedSegments"),
     dataSource: z.string().min(1).max(255),
     interval: intervalText,
-    versions: z.array(z.string()).max(1000).nullish(),
+    versions: z.array(z.string()).max(MAX_FILTER_VERSIONS).nullish(),
     limit: z.number().int().positive().nullish(),
     maxUsedStatusLastUpdatedTime: z.string().nullish(),
   }),

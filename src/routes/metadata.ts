@@ -8,7 +8,9 @@
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { SegmentTimeline } from "../segments/timeline.ts";
+import { MAX_FILTER_DATASOURCES, MAX_FILTER_VERSIONS } from "../metadata/d1.ts";
 import { SegmentStore, type SegmentRecord } from "../metadata/segmentStore.ts";
+import { invalidInput } from "../shared/errors.ts";
 import { parseSegmentId } from "../segments/segmentId.ts";
 import type { DataSegment } from "../segments/dataSegment.ts";
 import { parseInterval, toIso } from "../shared/intervals.ts";
@@ -25,7 +27,7 @@ const updateFilter = z
   .object({
     interval: z.string().optional(),
     segmentIds: z.array(z.string().min(1).max(2048)).min(1).max(10_000).optional(),
-    versions: z.array(z.string().min(1).max(255)).max(1000).optional(),
+    versions: z.array(z.string().min(1).max(255)).max(MAX_FILTER_VERSIONS).optional(),
   })
   .strict();
 const BAD_FILTER =
@@ -113,6 +115,7 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
   router.get(`${M}/segments`, async (req, ctx) => {
     const raw = req.query["datasources"];
     const dataSources = raw === undefined ? null : (Array.isArray(raw) ? raw : [raw]).map((d) => validateId(d, "datasources"));
+    if (dataSources && dataSources.length > MAX_FILTER_DATASOURCES) throw invalidInput(`Invalid [datasources]: at most [${MAX_FILTER_DATASOURCES}] data sources per request`);
     const used = await store(ctx).allUsed(dataSources);
     if (flag(req, "includeOvershadowedStatus")) return json(withStatus(used));
     return json(used.map((r) => r.segment));

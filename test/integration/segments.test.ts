@@ -239,3 +239,22 @@ describe("publishing validates the segments it stores", () => {
     expect(r.json.errorMessage).toContain("the interval is empty");
   });
 });
+
+describe("segment queries never exceed D1's bound-parameter limit", () => {
+  it("answers a metadata query over 300 intervals by merging chunks, and refuses filter lists that would not fit", async () => {
+    const ds = uniqueDs("manyintervals");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-03"]), ds);
+    const version = (await act(t, { type: "lockList" })).json.result[0].version as string;
+    const pub = await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, "2024-03-01/2024-03-02", version, 0, 1), segment(ds, "2024-03-02/2024-03-03", version, 0, 1)] });
+    expect(pub.json.result.success).toBe(true);
+    const intervals = Array.from({ length: 300 }, (_, i) => `2024-03-0${1 + (i % 2)}T${String(i % 24).padStart(2, "0")}:00:00Z/PT1M`);
+    const r = await api("POST", `/druid/coordinator/v1/metadata/datasources/${ds}/segments?full`, intervals);
+    expect(r.status).toBe(200);
+    expect(r.json.map((s: any) => s.interval)).toEqual(["2024-03-01/2024-03-02", "2024-03-02/2024-03-03"]);
+    const versions = Array.from({ length: 51 }, (_, i) => `v${i}`);
+    expect((await api("POST", `/druid/indexer/v1/datasources/${ds}/markUnused`, { interval: "2024-03-01/2024-03-03", versions })).status).toBe(400);
+    expect((await act(t, { type: "markSegmentsAsUnused", dataSource: ds, interval: "2024-03-01/2024-03-03", versions })).status).toBe(400);
+    const many = Array.from({ length: 51 }, (_, i) => `datasources=${ds}${i}`).join("&");
+    expect((await api("GET", `/druid/coordinator/v1/metadata/segments?${many}`)).status).toBe(400);
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * D1 plumbing the stores share: D1 binds at most 100 parameters per statement, so lists of ids
+ * go into `IN (...)` clauses in chunks, with room left for a statement's other parameters.
+ */
+
+/** Ids per `IN (...)` chunk: leaves 20 of D1's 100 bound parameters for the rest of a statement. */
+export const IN_CHUNK = 80;
+
+/**
+ * Caps on filter lists that become bound parameters of one statement (versions, intervals: two
+ * each, data sources), so a filter can never exceed D1's 100 and fail at the database.
+ */
+export const MAX_FILTER_VERSIONS = 50;
+export const MAX_FILTER_INTERVALS = 40;
+export const MAX_FILTER_DATASOURCES = 50;
+
+/** `?,?,?` for `n` parameters. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(",");
+
+/** `items` in consecutive chunks of at most `size`. */
+export function chunks<T>(items: readonly T[], size = IN_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Runs one statement per chunk of `ids` (sequentially) and concatenates their rows. */
+export async function selectInChunks<R>(db: D1Database, ids: readonly string[], sql: (inList: string) => string): Promise<R[]> {
+  const out: R[] = [];
+  for (const part of chunks(ids)) out.push(...(await db.prepare(sql(placeholders(part.length))).bind(...part).all<R>()).results);
+  return out;
+}
+
+/** Runs one write per chunk of `ids` (sequentially); returns the rows changed in all. */
+export async function changeInChunks(db: D1Database, ids: readonly string[], sql: (inList: string) => string, params: unknown[] = []): Promise<number> {
+  let n = 0;
+  for (const part of chunks(ids)) n += (await db.prepare(sql(placeholders(part.length))).bind(...params, ...part).run()).meta.changes ?? 0;
+  return n;
+}
