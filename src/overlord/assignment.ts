@@ -24,6 +24,7 @@ function isEligible(d: AssignmentDeps, w: WorkerState, now: number): boolean {
   return (
     w.synced &&
     w.lostAt === null &&
+    w.leaseUntil > now && // lapsed, even if no alarm has marked it lost yet
     !w.disabled &&
     (w.blacklistedUntil === null || w.blacklistedUntil <= now) &&
     compareVersion(w.version, d.ctx.config.minWorkerVersion) >= 0 &&

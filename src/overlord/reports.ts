@@ -24,8 +24,9 @@ export function applyReport({ ctx, fleet, queue }: ReportDeps, w: WorkerState, r
     else fleet.append(w, { type: "shutdown", taskId: r.id });
     return;
   }
-  if (e.status === "RUNNING" && e.worker === null) {
-    // Known active task that no runner holds (e.g. assignment lost with a failed commit): adopt it.
+  if (e.status === "RUNNING" && e.worker === null && e.runner === "PENDING") {
+    // A ready task (its locks held) that no runner holds (e.g. an assignment lost with a failed
+    // commit): adopt it. A waiting one holds no locks and may not run: it falls to the refusal below.
     queue.pending.remove(e.task.id);
     e.worker = w.host;
     e.assignedTerm = ctx.term;

@@ -2,7 +2,7 @@
  * Every timeout of the runner, applied when due (the Overlord's alarm runs `applyTimeouts` at
  * `nextDeadline`): a lapsed lease makes a worker lost; a worker lost for taskCleanupTimeout has
  * its tasks failed and is forgotten; an assignment not confirmed RUNNING within
- * taskAssignmentTimeout fails; a blacklisting ends.
+ * taskAssignmentTimeout fails; a blacklisting ends (and its failure count starts again).
  */
 import type { Fleet } from "./fleet.ts";
 import type { CoreContext, TaskQueue } from "./taskQueue.ts";
@@ -29,7 +29,11 @@ export function applyTimeouts(ctx: CoreContext, fleet: Fleet, queue: TaskQueue):
         queue.finish(e, "FAILED", `Task assignment timed out on worker [${w.host}] after taskAssignmentTimeout`);
       }
     }
-    if (w.blacklistedUntil !== null && w.blacklistedUntil <= now) w.blacklistedUntil = null;
+    if (w.blacklistedUntil !== null && w.blacklistedUntil <= now) {
+      // Druid's checkAndRemoveWorkersFromBlackList resets the count too: the worker starts afresh
+      w.blacklistedUntil = null;
+      w.consecutiveFailures = 0;
+    }
   }
 }
 

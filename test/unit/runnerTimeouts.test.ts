@@ -135,7 +135,7 @@ describe("blacklist (maxRetriesBeforeBlacklist)", () => {
   // Druid (HttpRemoteTaskRunner.checkAndRemoveWorkersFromBlackList) resets the worker's
   // continuouslyFailedTasksCount when it leaves the blacklist; here the count survives the expiry,
   // so the first failure afterwards blacklists the worker again at once.
-  it.fails("restarts the count when the blacklisting ends (one failure afterwards does not blacklist again)", () => {
+  it("restarts the count when the blacklisting ends (one failure afterwards does not blacklist again)", () => {
     const o = overlord(BL);
     const a = o.agent("w1:8091");
     a.answer();
