@@ -6,7 +6,7 @@
 import { chunks, placeholders, selectInChunks } from "./d1.ts";
 import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry, TaskLocation, TaskState, RunnerState } from "../overlord/types.ts";
-import type { WriteSet, RawWrite } from "../overlord/writes.ts";
+import type { AuditRecord, RawWrite, WorkerRecord, WriteSet } from "../overlord/writes.ts";
 import { toIso } from "../shared/intervals.ts";
 
 export interface TaskRow {
@@ -32,22 +32,11 @@ export interface StoredLock {
   lock: TaskLock;
 }
 
-export interface WorkerRow {
-  host: string;
-  payload: { ip: string; capacity: number; category: string; version: string; keyDigest?: string | null };
-  disabled: boolean;
-}
+/** A worker as read back (rows written before worker keys have none). */
+export type WorkerRow = Omit<WorkerRecord, "lastSeenMs" | "payload"> & { payload: Omit<WorkerRecord["payload"], "keyDigest"> & { keyDigest?: string | null } };
 
-export interface AuditRow {
-  key: string;
-  type: string;
-  author: string;
-  comment: string;
-  ip: string;
-  createdMs: number;
-  payload: string;
-  request: Record<string, unknown> | null;
-}
+/** An audit entry as read back. */
+export type AuditRow = AuditRecord;
 
 
 function locationText(l: TaskLocation): string | null {
@@ -133,7 +122,7 @@ export class OverlordStore {
 
   /** Task logs (many per commit when agents send them with final statuses) as JSON-packed upserts. */
   private logStatements(ws: WriteSet): D1PreparedStatement[] {
-    const rows = ws.raw.filter((w) => w.kind === "log").map((w) => [w.data["taskId"], w.data["log"], w.data["now"]]);
+    const rows = ws.raw.flatMap((w) => (w.kind === "log" ? [[w.data.taskId, w.data.log, w.data.now]] : []));
     return jsonChunks(rows).map((chunk) =>
       this.db
         .prepare(
@@ -158,15 +147,15 @@ export class OverlordStore {
     return out;
   }
 
-  private rawStatement(w: RawWrite): D1PreparedStatement {
-    const d = w.data;
+  /** One statement per write that is not a task, lock or log row (logs go in bulk: logStatements). */
+  private rawStatement(w: Exclude<RawWrite, { kind: "log" }>): D1PreparedStatement {
     switch (w.kind) {
       case "config":
         return this.db
           .prepare(`INSERT INTO config (name, payload) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET payload = excluded.payload`)
-          .bind(d["name"], JSON.stringify(d["payload"]));
+          .bind(w.data.name, JSON.stringify(w.data.payload));
       case "audit": {
-        const a = d as unknown as AuditRow;
+        const a = w.data;
         return this.db
           .prepare(`INSERT INTO audit (audit_key, type, author, comment, ip, created_ms, payload, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
           .bind(a.key, a.type, a.author, a.comment, a.ip, a.createdMs, a.payload, a.request ? JSON.stringify(a.request) : null);
@@ -177,17 +166,13 @@ export class OverlordStore {
             `INSERT INTO workers (host, payload, disabled, last_seen_ms) VALUES (?, ?, ?, ?)
              ON CONFLICT (host) DO UPDATE SET payload = excluded.payload, disabled = excluded.disabled, last_seen_ms = excluded.last_seen_ms`,
           )
-          .bind(d["host"], JSON.stringify(d["payload"]), d["disabled"] ? 1 : 0, d["lastSeenMs"]);
-      case "log":
-        return this.db
-          .prepare(`INSERT INTO task_logs (task_id, log, updated_ms) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET log = excluded.log, updated_ms = excluded.updated_ms`)
-          .bind(d["taskId"], d["log"], d["now"]);
+          .bind(w.data.host, JSON.stringify(w.data.payload), w.data.disabled ? 1 : 0, w.data.lastSeenMs);
       case "report":
         return this.db
           .prepare(`INSERT INTO task_reports (task_id, payload, updated_ms) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET payload = excluded.payload, updated_ms = excluded.updated_ms`)
-          .bind(d["taskId"], JSON.stringify(d["payload"]), d["now"]);
+          .bind(w.data.taskId, JSON.stringify(w.data.payload), w.data.now);
       case "term":
-        return this.db.prepare(`INSERT INTO overlord_terms (term, started_at) VALUES (?, ?)`).bind(d["term"], d["startedAt"]);
+        return this.db.prepare(`INSERT INTO overlord_terms (term, started_at) VALUES (?, ?)`).bind(w.data.term, w.data.startedAt);
     }
   }
 
@@ -197,7 +182,7 @@ export class OverlordStore {
       ...this.taskStatements(ws, now),
       ...this.lockStatements(ws),
       ...this.logStatements(ws),
-      ...ws.raw.filter((w) => w.kind !== "log").map((w) => this.rawStatement(w)),
+      ...ws.raw.flatMap((w) => (w.kind === "log" ? [] : [this.rawStatement(w)])),
     ];
     if (statements.length === 0) return;
     await this.db.batch(statements);

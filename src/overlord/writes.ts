@@ -6,11 +6,34 @@
 import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry } from "./types.ts";
 
-export interface RawWrite {
-  kind: "config" | "audit" | "worker" | "log" | "report" | "term";
-  /** Opaque to the core; the metadata layer turns it into SQL. */
-  data: Record<string, unknown>;
+/** A stored worker (the `workers` row): what the Overlord restores a worker from. */
+export interface WorkerRecord {
+  host: string;
+  payload: { ip: string; capacity: number; category: string; version: string; keyDigest: string | null };
+  disabled: boolean;
+  lastSeenMs: number;
 }
+
+/** An audit entry (Druid's druid_audit). */
+export interface AuditRecord {
+  key: string;
+  type: string;
+  author: string;
+  comment: string;
+  ip: string;
+  createdMs: number;
+  payload: string;
+  request: Record<string, unknown> | null;
+}
+
+/** Writes other than task and lock rows; the metadata layer turns each kind into SQL. */
+export type RawWrite =
+  | { kind: "config"; data: { name: string; payload: unknown } }
+  | { kind: "audit"; data: AuditRecord }
+  | { kind: "worker"; data: WorkerRecord }
+  | { kind: "log"; data: { taskId: string; log: string; now: number } }
+  | { kind: "report"; data: { taskId: string; payload: Record<string, unknown>; now: number } }
+  | { kind: "term"; data: { term: number; startedAt: string } };
 
 export class WriteSet {
   readonly tasks = new Map<string, { inserted: boolean; entry: TaskEntry }>();

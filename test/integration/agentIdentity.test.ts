@@ -1,15 +1,14 @@
-import { runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { laterClock } from "../../src/platform/clock.ts";
-import { AGENT, api, inOverlord, overlordStub, rows, uniqueDs } from "./helpers.ts";
-import { agentSim, done, drainOtherPending, newWorkerKey, running, submit } from "./agentSim.ts";
+import { AGENT, api, inOverlord, overlordStub, rows, uniqueDs, fetchWorker } from "./helpers.ts";
+import { agentSim, done, newWorkerKey, running, submit } from "./agentSim.ts";
 
 const statusOf = async (id: string) => (await api("GET", `/druid/indexer/v1/task/${id}/status`)).json.status;
 const assignedIds = (r: { json: any }) => (r.json?.requests ?? []).filter((x: any) => x.type === "assign").map((x: any) => x.task.id);
 
 describe("agent identity: a worker's host belongs to the agent holding its worker key", () => {
   it("refuses a second agent claiming a live worker's host, leaving the first agent's tasks running", async () => {
-    await drainOtherPending();
     const owner = agentSim(2);
     await owner.poll();
     const [id] = await submit(uniqueDs("claim"));
@@ -29,13 +28,12 @@ describe("agent identity: a worker's host belongs to the agent holding its worke
   });
 
   it("needs the worker's key for log and report uploads, and names the worker explicitly", async () => {
-    await drainOtherPending();
     const a = agentSim();
     await a.poll();
     const [id] = await submit(uniqueDs("keylog"));
     await a.poll({ timeoutMs: 5000 });
     const post = (headers: Record<string, string>, what = "log", body = "x") =>
-      SELF.fetch(`http://druid.test/druid-internal/v1/agent/tasks/${id}/${what}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+      fetchWorker(`http://druid.test/druid-internal/v1/agent/tasks/${id}/${what}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
     expect((await post({ ...AGENT, "X-Druid-Worker-Key": a.key })).status).toBe(400); // no X-Druid-Worker
     expect((await post({ ...AGENT, "X-Druid-Worker": a.host })).status).toBe(400); // no key
     const wrongKey = await post({ ...AGENT, "X-Druid-Worker": a.host, "X-Druid-Worker-Key": newWorkerKey() });
@@ -54,7 +52,6 @@ describe("agent identity: a worker's host belongs to the agent holding its worke
   });
 
   it("once the lease has lapsed, a new agent takes the host over: what may have started is failed, what never left is delivered to it", async () => {
-    await drainOtherPending();
     const old = agentSim(3);
     await old.poll();
     const ds = uniqueDs("takeover");
@@ -89,7 +86,6 @@ describe("agent identity: a worker's host belongs to the agent holding its worke
   });
 
   it("an agent restarted with its key and journal is let back in at once, reports what it started, and gets what it never started", async () => {
-    await drainOtherPending();
     const key = newWorkerKey();
     const a = agentSim(4, undefined, key);
     await a.poll();

@@ -52,12 +52,8 @@ export async function submit(ds: string, n = 1, extra: Record<string, unknown> =
   return r.json.tasks as string[];
 }
 
-export async function drainOtherPending() {
-  // disable the simulated workers of earlier tests and shut down every pending task they left,
-  // so this test's simulated agent is the only one that can receive assignments
-  const workers = (await api("GET", "/druid/indexer/v1/workers")).json as Array<{ worker: { host: string }; disabled?: boolean }>;
-  for (const w of workers) await api("POST", `/druid/indexer/v1/worker/${encodeURIComponent(w.worker.host)}/disable`);
-  const pending = (await api("GET", "/druid/indexer/v1/pendingTasks")).json as Array<{ id: string }>;
-  for (const t of pending) await api("POST", `/druid/indexer/v1/task/${t.id}/shutdown`);
+/** Disables every worker but `host`, so only that simulated agent can receive assignments. */
+export async function onlyWorker(host: string) {
+  const workers = (await api("GET", "/druid/indexer/v1/workers")).json as Array<{ worker: { host: string } }>;
+  for (const w of workers) if (w.worker.host !== host) await api("POST", `/druid/indexer/v1/worker/${encodeURIComponent(w.worker.host)}/disable`);
 }
-

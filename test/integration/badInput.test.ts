@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SELF } from "cloudflare:test";
-import { ADMIN, api, rows } from "./helpers.ts";
+
+import { ADMIN, api, rows, fetchWorker } from "./helpers.ts";
 
 const huge = "x".repeat(2 * 1024 * 1024);
 
@@ -57,7 +57,7 @@ describe("bad input is refused with a 4xx and changes nothing", () => {
       });
     };
     const post = (body: ReadableStream<Uint8Array>) =>
-      SELF.fetch("http://druid.test/druid/indexer/v1/task", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body });
+      fetchWorker("http://druid.test/druid/indexer/v1/task", { method: "POST", headers: { ...ADMIN, "content-type": "application/json" }, body });
     const ok = await post(streamed(JSON.stringify({ type: "noop", id: "streamed_ok" }), 7));
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ task: "streamed_ok" });

@@ -20,8 +20,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { MAX_JSON_DEPTH } from "../../src/shared/boundedJson.ts";
-import { ADMIN, AGENT, indexTask, rows, uniqueDs } from "./helpers.ts";
+import { ADMIN, AGENT, indexTask, rows, shareStateAcrossTests, testEnv, uniqueDs } from "./helpers.ts";
 import { done, running } from "./agentSim.ts";
+
+// The suites below set up agents and tasks once (beforeAll) and compare before/after in each test.
+shareStateAcrossTests();
 
 const MAX_BODY = 1024 * 1024; // DRUID_MAX_BODY_BYTES in wrangler.jsonc
 const MAX_PAYLOAD = 512 * 1024; // druid.indexer.queue.maxTaskPayloadSize default
@@ -45,7 +48,7 @@ async function api(method: string, path: string, body?: unknown, headers: Record
     (init.headers as Record<string, string>)["content-length"] = String(bytes.byteLength);
     (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
-  const res = await worker.fetch(new Request(`http://druid.test${path}`, init), env);
+  const res = await worker.fetch(new Request(`http://druid.test${path}`, init), testEnv());
   const text = await res.text();
   let json: unknown = undefined;
   try {
@@ -495,7 +498,7 @@ async function expectTaskReadsBack(id: string, sent: unknown, agent: Sim) {
 
 /** A task's log as bytes (Response.text() would drop a leading BOM). */
 async function logBytes(id: string): Promise<Uint8Array> {
-  const res = await worker.fetch(new Request(`http://druid.test/druid/indexer/v1/task/${enc(id)}/log`, { headers: ADMIN }), env);
+  const res = await worker.fetch(new Request(`http://druid.test/druid/indexer/v1/task/${enc(id)}/log`, { headers: ADMIN }), testEnv());
   expect(res.status).toBe(200);
   return new Uint8Array(await res.arrayBuffer());
 }
@@ -1537,7 +1540,7 @@ describe("hostile segment marking, task actions and deep-storage writes", () => 
           seen.accepted++;
           expectOk(r, `PUT ${key.query}`);
           expect(r.json).toMatchObject({ size: bytes.byteLength });
-          const raw = await worker.fetch(new Request(`http://druid.test/druid-internal/v1/deep-storage?key=${key.query}`, { headers: AGENT }), env);
+          const raw = await worker.fetch(new Request(`http://druid.test/druid-internal/v1/deep-storage?key=${key.query}`, { headers: AGENT }), testEnv());
           expect(raw.status).toBe(200);
           expect(new Uint8Array(await raw.arrayBuffer()), "the bytes read back").toEqual(bytes);
         } else {

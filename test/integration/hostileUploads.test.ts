@@ -6,11 +6,10 @@
  * Either the upload is refused with a 4xx and nothing is stored, or it is stored and reads back
  * as accepted (a log as its well-formed tail).
  */
-import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
-import { ADMIN, AGENT, rows, uniqueDs } from "./helpers.ts";
+import { ADMIN, AGENT, testEnv, rows, uniqueDs } from "./helpers.ts";
 import { agentSim, newWorkerKey, submit } from "./agentSim.ts";
 
 const MIB = 1024 * 1024;
@@ -18,14 +17,14 @@ const MIB = 1024 * 1024;
 async function post(path: string, body: Uint8Array, headers: Record<string, string>) {
   const res = await worker.fetch(
     new Request(`http://druid.test${path}`, { method: "POST", headers: { ...headers, "content-length": String(body.byteLength) }, body }),
-    env,
+    testEnv(),
   );
   const text = await res.text();
   return { status: res.status, text };
 }
 
 const get = async (path: string) => {
-  const res = await worker.fetch(new Request(`http://druid.test${path}`, { headers: ADMIN }), env);
+  const res = await worker.fetch(new Request(`http://druid.test${path}`, { headers: ADMIN }), testEnv());
   return { status: res.status, text: await res.text() };
 };
 

@@ -1,7 +1,7 @@
-import { SELF } from "cloudflare:test";
+
 import { describe, expect, it } from "vitest";
-import { AGENT, api, indexTask, rows, uniqueDs } from "./helpers.ts";
-import { agentSim, done, drainOtherPending, running } from "./agentSim.ts";
+import { AGENT, api, indexTask, rows, uniqueDs, fetchWorker } from "./helpers.ts";
+import { agentSim, done, onlyWorker, running } from "./agentSim.ts";
 
 interface Running {
   id: string;
@@ -11,9 +11,9 @@ interface Running {
 
 /** Submits a task, has a simulated agent take it and report it RUNNING; returns its credential. */
 async function runTask(task: Record<string, unknown>, ds: string) {
-  await drainOtherPending();
   const a = agentSim();
   await a.poll();
+  await onlyWorker(a.host);
   const id = (await api("POST", "/druid/indexer/v1/task", task)).json.task as string;
   const got = await a.poll({ timeoutMs: 5000 });
   const assign = got.json.requests.find((r: { type: string; task?: { id: string } }) => r.type === "assign" && r.task?.id === id);
@@ -42,7 +42,7 @@ function segment(ds: string, interval: string, version: string, partitionNum: nu
 }
 
 async function putFile(t: Running, key: string, body: string, credential = t.credential) {
-  return SELF.fetch(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, {
+  return fetchWorker(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, {
     method: "PUT",
     headers: { ...AGENT, "X-Druid-Task-Id": t.id, "X-Druid-Task-Credential": credential, "content-length": String(body.length) },
     body,
@@ -70,7 +70,7 @@ describe("task actions, segment metadata and deep storage", () => {
     const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
     const key = `segments/${ds}/a.parquet`;
     expect((await putFile(t, key, "PAR1data")).status).toBe(200);
-    const got = await SELF.fetch(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, { headers: AGENT });
+    const got = await fetchWorker(`http://druid.test/druid-internal/v1/deep-storage?key=${encodeURIComponent(key)}`, { headers: AGENT });
     expect(await got.text()).toBe("PAR1data");
     expect((await putFile(t, `segments/other/a.parquet`, "x")).status).toBe(403);
     expect((await putFile(t, `segments/${ds}/../x`, "x")).status).toBe(400);

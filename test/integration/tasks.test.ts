@@ -1,4 +1,4 @@
-import { abortAllDurableObjects, SELF } from "cloudflare:test";
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ADMIN, AGENT, api, indexTask, inOverlord, noop, rows, uniqueDs } from "./helpers.ts";
 
@@ -249,5 +249,4 @@ describe("D1 failures", () => {
   });
 });
 
-void SELF;
 void ADMIN;
