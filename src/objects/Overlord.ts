@@ -109,7 +109,7 @@ export class Overlord extends DurableObject<Env> {
     core.runner.markTouched();
     await this.store.commit(ws, this.now());
     this.core = core;
-    this.actions = new TaskActions({ queue: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable() });
+    this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable() });
     await this.alarms.reschedule();
   }
 

@@ -81,10 +81,16 @@ export class Lockbox {
   private lastVersionMs = Number.NEGATIVE_INFINITY;
   /** Tasks inside a publish (Druid's doInCriticalSection): their locks cannot be revoked meanwhile. */
   private readonly pinned = new Map<string, number>();
-  /** Called after any task left a posse (a lock was released): blocked requests may retry. */
-  onRelease: (dataSource: string) => void = () => {};
+  /** Told after any task left a posse (a lock was released): blocked requests may retry. */
+  private readonly releaseListeners = new Set<(dataSource: string) => void>();
 
   constructor(private readonly clock: { now(): number }) {}
+
+  /** Subscribes to lock releases; returns the unsubscribe. */
+  onReleased(listener: (dataSource: string) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
+  }
 
   pin(taskId: string): void {
     this.pinned.set(taskId, (this.pinned.get(taskId) ?? 0) + 1);
@@ -307,7 +313,7 @@ export class Lockbox {
         if (list.length === 0) this.byDataSource.delete(p.lock.dataSource);
       }
     }
-    this.onRelease(p.lock.dataSource);
+    for (const l of this.releaseListeners) l(p.lock.dataSource);
     return { kind: "removed", taskId, lock: p.lock };
   }
 

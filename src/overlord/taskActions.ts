@@ -22,7 +22,7 @@ import { contains, formatInterval, parseGranularity, parseInstant, parseInterval
 import { MAX_FILTER_INTERVALS, MAX_FILTER_VERSIONS } from "../metadata/d1.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
 import { LOCK_TYPES, type LockType, type TaskLock } from "../protocol/taskLocks.ts";
-import type { TaskQueue } from "./taskQueue.ts";
+import type { LockChange, Lockbox } from "./lockbox.ts";
 import type { TaskEntry } from "./types.ts";
 
 /** Segment metadata as the actions need it (implemented over D1 by metadata/segmentStore.ts). */
@@ -41,8 +41,16 @@ export interface SegmentPort {
   insertPending(p: PendingRecord, nowMs: number): Promise<void>;
 }
 
+/** What the actions need of the task queue: its lockbox, and to persist and react to lock changes. */
+export interface LockHost {
+  readonly lockbox: Pick<Lockbox, "tryLock" | "release" | "locksOf" | "covers" | "pin" | "unpin" | "onReleased">;
+  persistLockChanges(changes: LockChange[]): void;
+  /** Locks were released in these data sources: waiting tasks may become ready. */
+  manage(dataSources: string[]): void;
+}
+
 export interface ActionHost {
-  queue: TaskQueue;
+  locks: LockHost;
   segments: SegmentPort;
   now(): number;
   /** Makes the lock changes collected so far durable (group commit). */
@@ -131,9 +139,9 @@ export class TaskActions {
   private readonly releaseWaiters = new Set<() => void>();
 
   constructor(private readonly host: ActionHost) {
-    host.queue.lockbox.onRelease = () => {
+    host.locks.lockbox.onReleased(() => {
       for (const w of [...this.releaseWaiters]) w();
-    };
+    });
   }
 
   /** Runs `fn` alone among the segment writes of `dataSource` (publishes, allocation, marking, kills). */
@@ -144,7 +152,7 @@ export class TaskActions {
   /** Performs an action for an active task; the result is Druid's JSON for that action. */
   async perform(entry: TaskEntry, action: TaskAction): Promise<unknown> {
     const task = entry.task;
-    const lockbox = this.host.queue.lockbox;
+    const lockbox = this.host.locks.lockbox;
     switch (action.type) {
       case "lockList":
         return lockbox.locksOf(task.id);
@@ -155,8 +163,8 @@ export class TaskActions {
       case "lockRelease": {
         // Releasing, marking and retrieving over an empty interval touch nothing (as in Druid).
         const changes = lockbox.release(task.id, task.dataSource, parseInterval(action.interval, "interval", ANY));
-        this.host.queue.persistLockChanges(changes);
-        if (changes.length > 0) this.host.queue.manage([task.dataSource]);
+        this.host.locks.persistLockChanges(changes);
+        if (changes.length > 0) this.host.locks.manage([task.dataSource]);
         await this.host.durable();
         return null;
       }
@@ -201,8 +209,8 @@ export class TaskActions {
   private async tryLock(entry: TaskEntry, interval: Interval, type: LockType): Promise<TaskLock | null> {
     const t = entry.task;
     if (type === "KILL") throw invalidInput("Invalid [lockType]: KILL locks are reserved for embedded kill tasks");
-    const r = this.host.queue.lockbox.tryLock({ taskId: t.id, groupId: t.groupId, dataSource: t.dataSource, interval, type, priority: t.priority });
-    this.host.queue.persistLockChanges(r.changes);
+    const r = this.host.locks.lockbox.tryLock({ taskId: t.id, groupId: t.groupId, dataSource: t.dataSource, interval, type, priority: t.priority });
+    this.host.locks.persistLockChanges(r.changes);
     if (r.changes.length > 0) await this.host.durable();
     return r.granted ? r.lock : null;
   }
@@ -281,7 +289,7 @@ export class TaskActions {
     const ids = new Set(segments.map((s) => segmentIdOf(s)));
     if (ids.size !== segments.length) throw invalidInput("Invalid [segments]: duplicate segment ids");
     return this.mutex.run(ds, async () => {
-      const lockbox = this.host.queue.lockbox;
+      const lockbox = this.host.locks.lockbox;
       lockbox.pin(entry.task.id);
       try {
         for (const s of segments) this.requireLockCovering(entry, s, required);
@@ -316,7 +324,7 @@ export class TaskActions {
   }
 
   private requireLock(entry: TaskEntry, interval: Interval): void {
-    if (!this.host.queue.lockbox.covers(entry.task.id, entry.task.dataSource, interval)) {
+    if (!this.host.locks.lockbox.covers(entry.task.id, entry.task.dataSource, interval)) {
       throw new DruidError("FORBIDDEN", `Task [${entry.task.id}] holds no live lock covering ${formatInterval(interval)}`, "lockNotHeld");
     }
   }
@@ -324,7 +332,7 @@ export class TaskActions {
   /** Druid's TaskLocks.isLockCoversSegments for time-chunk locks, plus the revoked check. */
   private requireLockCovering(entry: TaskEntry, s: DataSegment, required: LockType | null): void {
     const interval = intervalOf(s);
-    const ok = this.host.queue.lockbox
+    const ok = this.host.locks.lockbox
       .locksOf(entry.task.id)
       .some(
         (l) =>
