@@ -3,7 +3,8 @@
  * druid_pendingSegments). Publishing is one D1 batch, which D1 runs as a transaction: a set of
  * segments is either all there or none of it is.
  */
-import { changeInChunks, chunks, MAX_FILTER_INTERVALS, placeholders, selectInChunks } from "./d1.ts";
+import { MAX_FILTER_INTERVALS } from "../shared/filterLimits.ts";
+import { changeInChunks, chunks, placeholders, selectInChunks } from "./d1.ts";
 import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
 import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";

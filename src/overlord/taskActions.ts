@@ -8,7 +8,6 @@
  * the lockbox, so a higher-priority request cannot revoke its locks in between (Druid's
  * doInCriticalSection). Allocation and publication are serialised per data source.
  */
-import { z } from "zod";
 import {
   allocatePendingSegment,
   allocationIntervalCandidates,
@@ -19,9 +18,9 @@ import { visibleSegments } from "../segments/timeline.ts";
 import { dataSegmentSchema, intervalOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { DruidError, invalidInput } from "../shared/errors.ts";
 import { contains, formatInterval, parseGranularity, parseInstant, parseInterval, type Interval, MAX_INSTANT, MIN_INSTANT } from "../shared/intervals.ts";
-import { MAX_FILTER_INTERVALS, MAX_FILTER_VERSIONS } from "../metadata/d1.ts";
 import type { PendingRecord, SegmentRecord } from "../metadata/segmentStore.ts";
-import { LOCK_TYPES, type LockType, type TaskLock } from "../protocol/taskLocks.ts";
+import type { LockType, TaskLock } from "../protocol/taskLocks.ts";
+import type { SegmentPublishResult, TaskAction } from "../protocol/taskAction.ts";
 import type { LockChange, Lockbox } from "./lockbox.ts";
 import type { TaskEntry } from "./types.ts";
 
@@ -55,61 +54,6 @@ export interface ActionHost {
   now(): number;
   /** Makes the lock changes collected so far durable (group commit). */
   durable(): Promise<void>;
-}
-
-const lockType = z.enum(LOCK_TYPES as [LockType, ...LockType[]]);
-const intervalText = z.string().min(1).max(200);
-/** A published (or nuked) DataSegment, validated field by field (`dataSegmentSchema`: shardSpec, interval, ids, sizes). */
-const segmentSchema = dataSegmentSchema;
-const segmentsSchema = z.array(segmentSchema).max(10_000);
-
-export const actionSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("lockList") }),
-  z.object({ type: z.literal("lockTryAcquire"), lockType: lockType.optional(), interval: intervalText }),
-  z.object({ type: z.literal("lockAcquire"), lockType: lockType.optional(), interval: intervalText, timeoutMs: z.number().int().min(0).optional() }),
-  z.object({ type: z.literal("lockRelease"), interval: intervalText }),
-  z.object({
-    type: z.literal("segmentAllocate"),
-    dataSource: z.string().min(1).max(255),
-    timestamp: z.union([z.string(), z.number()]),
-    queryGranularity: z.unknown().optional(),
-    preferredSegmentGranularity: z.unknown().optional(),
-    sequenceName: z.string().min(1).max(1024),
-    previousSegmentId: z.string().max(2048).nullish(),
-    skipSegmentLineageCheck: z.boolean().optional(),
-    shardSpecFactory: z.object({ type: z.enum(["numbered", "linear"]) }).passthrough().nullish(),
-    partialShardSpec: z.object({ type: z.enum(["numbered", "linear"]) }).passthrough().nullish(),
-    lockGranularity: z.enum(["TIME_CHUNK", "timeChunk"]).optional(),
-    taskLockType: lockType.nullish(),
-  }),
-  z.object({ type: z.literal("segmentTransactionalInsert"), segments: segmentsSchema, segmentsToBeOverwritten: segmentsSchema.nullish(), dataSource: z.string().nullish(), startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
-  z.object({ type: z.literal("segmentTransactionalReplace"), segments: segmentsSchema }),
-  z.object({ type: z.literal("segmentTransactionalAppend"), segments: segmentsSchema, startMetadata: z.unknown().optional(), endMetadata: z.unknown().optional() }),
-  z.object({ type: z.literal("markSegmentsAsUnused"), dataSource: z.string().min(1).max(255), interval: intervalText, versions: z.array(z.string()).max(MAX_FILTER_VERSIONS).nullish() }),
-  z.object({ type: z.literal("segmentNuke"), segments: segmentsSchema }),
-  z.object({
-    type: z.literal("retrieveUsedSegments"),
-    dataSource: z.string().min(1).max(255),
-    interval: intervalText.nullish(),
-    intervals: z.array(intervalText).max(MAX_FILTER_INTERVALS).nullish(),
-    visibility: z.enum(["ONLY_VISIBLE", "INCLUDING_OVERSHADOWED"]).nullish(),
-  }),
-  z.object({
-    type: z.literal("retrieveUnusedSegments"),
-    dataSource: z.string().min(1).max(255),
-    interval: intervalText,
-    versions: z.array(z.string()).max(MAX_FILTER_VERSIONS).nullish(),
-    limit: z.number().int().positive().nullish(),
-    maxUsedStatusLastUpdatedTime: z.string().nullish(),
-  }),
-]);
-export type TaskAction = z.infer<typeof actionSchema>;
-
-/** Druid's SegmentPublishResult. */
-export interface SegmentPublishResult {
-  segments: DataSegment[];
-  success: boolean;
-  errorMsg: string | null;
 }
 
 const MAX_LOCK_WAIT_MS = 25_000;

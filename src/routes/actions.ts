@@ -4,18 +4,13 @@
  * per-task credential it received with the assignment (header `X-Druid-Task-Credential`).
  */
 import type { RouterType } from "itty-router";
-import { z } from "zod";
-import { actionSchema } from "../overlord/taskActions.ts";
+import { actionEnvelopeSchema, actionSchema } from "../protocol/taskAction.ts";
 import { TASK_CREDENTIAL_HEADER } from "../protocol/headers.ts";
 import { validateTaskId } from "../shared/ids.ts";
 import { DruidError } from "../shared/errors.ts";
 import { json, readJson, validate, type Ctx, type Req } from "./http.ts";
 import { overlord } from "./overlordStub.ts";
 
-const envelope = z.object({
-  task: z.union([z.string(), z.object({ id: z.string() }).passthrough()]),
-  action: z.unknown(),
-});
 
 export function taskCredential(req: Req): string {
   const c = req.headers.get(TASK_CREDENTIAL_HEADER);
@@ -26,7 +21,7 @@ export function taskCredential(req: Req): string {
 export function actionRoutes(router: RouterType<Req, [Ctx]>) {
   router.post("/druid/indexer/v1/action", async (req, ctx) => {
     const credential = taskCredential(req);
-    const body = validate(envelope, await readJson(req, ctx.maxBodyBytes * 16), "action envelope");
+    const body = validate(actionEnvelopeSchema, await readJson(req, ctx.maxBodyBytes * 16), "action envelope");
     const taskId = validateTaskId(typeof body.task === "string" ? body.task : body.task.id);
     const action = validate(actionSchema, body.action, "action");
     const result = await overlord(ctx.env).action(taskId, credential, action);

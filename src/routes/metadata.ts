@@ -8,7 +8,7 @@
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { SegmentTimeline } from "../segments/timeline.ts";
-import { MAX_FILTER_DATASOURCES, MAX_FILTER_VERSIONS } from "../metadata/d1.ts";
+import { MAX_FILTER_DATASOURCES, MAX_FILTER_VERSIONS } from "../shared/filterLimits.ts";
 import { SegmentStore, type SegmentRecord } from "../metadata/segmentStore.ts";
 import { invalidInput } from "../shared/errors.ts";
 import { parseSegmentId } from "../segments/segmentId.ts";

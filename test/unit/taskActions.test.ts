@@ -1,7 +1,8 @@
 /** TaskActions (Druid's task actions) over an in-memory SegmentPort. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TaskActions, actionSchema } from "../../src/overlord/taskActions.ts";
+import { TaskActions } from "../../src/overlord/taskActions.ts";
+import { actionSchema } from "../../src/protocol/taskAction.ts";
 import type { TaskEntry } from "../../src/overlord/types.ts";
 import type { TaskLock } from "../../src/protocol/taskLocks.ts";
 import type { SegmentIdWithShardSpec } from "../../src/segments/allocation.ts";
