@@ -7,15 +7,16 @@ import type { Env } from "./env.ts";
 import { configOf } from "./overlord/config.ts";
 import { principalOf } from "./shared/auth.ts";
 import { DruidError, notFound, unauthorized } from "./shared/errors.ts";
-import { errorResponse, json, type Ctx, type Req } from "./routes/http.ts";
-import { actionRoutes } from "./routes/actions.ts";
-import { agentRoutes } from "./routes/agent.ts";
-import { deepStorageRoutes } from "./routes/deepStorage.ts";
-import { metadataRoutes } from "./routes/metadata.ts";
-import { lockRoutes } from "./routes/locks.ts";
-import { statusRoutes } from "./routes/status.ts";
-import { taskRoutes } from "./routes/tasks.ts";
-import { workerRoutes } from "./routes/workers.ts";
+import { errorResponse, json, type Ctx, type Req } from "./routes/common/http.ts";
+import { actionRoutes } from "./routes/overlord/actions.ts";
+import { agentRoutes } from "./routes/overlord/agent.ts";
+import { deepStorageRoutes } from "./routes/common/deepStorage.ts";
+import { metadataRoutes } from "./routes/coordinator/metadata.ts";
+import { segmentMarkingRoutes } from "./routes/overlord/segmentMarking.ts";
+import { lockRoutes } from "./routes/overlord/locks.ts";
+import { statusRoutes } from "./routes/common/status.ts";
+import { taskRoutes } from "./routes/overlord/tasks.ts";
+import { workerRoutes } from "./routes/overlord/workers.ts";
 
 export { Overlord } from "./objects/Overlord.ts";
 
@@ -27,6 +28,7 @@ workerRoutes(router);
 agentRoutes(router);
 actionRoutes(router);
 deepStorageRoutes(router);
+segmentMarkingRoutes(router);
 metadataRoutes(router);
 router.all("*", (req) => {
   throw notFound(`No such endpoint: ${req.method} ${new URL(req.url).pathname}`);

@@ -9,10 +9,10 @@
  *   DELETE /druid-internal/v1/deep-storage?key=K
  */
 import type { RouterType } from "itty-router";
-import { DruidError, invalidInput, notFound } from "../shared/errors.ts";
-import { validateTaskId } from "../shared/ids.ts";
+import { DruidError, invalidInput, notFound } from "../../shared/errors.ts";
+import { validateTaskId } from "../../shared/ids.ts";
 import { json, query, type Ctx, type Req } from "./http.ts";
-import { taskCredential } from "./actions.ts";
+import { taskCredential } from "../overlord/actions.ts";
 import { overlord } from "./overlordStub.ts";
 
 const PATH = "/druid-internal/v1/deep-storage";

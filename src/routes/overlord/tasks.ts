@@ -5,11 +5,11 @@
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
-import { parseTask, type Task } from "../overlord/taskSpec.ts";
-import { invalidInput } from "../shared/errors.ts";
-import { parseInterval } from "../shared/intervals.ts";
-import { empty, json, jsonText, param, query, readJson, text, validate, type Ctx, type Req } from "./http.ts";
-import { overlord } from "./overlordStub.ts";
+import { parseTask, type Task } from "../../overlord/taskSpec.ts";
+import { invalidInput } from "../../shared/errors.ts";
+import { parseInterval } from "../../shared/intervals.ts";
+import { empty, json, jsonText, param, query, readJson, text, validate, type Ctx, type Req } from "../common/http.ts";
+import { overlord } from "../common/overlordStub.ts";
 
 const STATES = ["pending", "waiting", "running", "complete"] as const;
 

@@ -4,12 +4,12 @@
  * per-task credential it received with the assignment (header `X-Druid-Task-Credential`).
  */
 import type { RouterType } from "itty-router";
-import { actionEnvelopeSchema, actionSchema } from "../protocol/taskAction.ts";
-import { TASK_CREDENTIAL_HEADER } from "../protocol/headers.ts";
-import { validateTaskId } from "../shared/ids.ts";
-import { DruidError } from "../shared/errors.ts";
-import { json, readJson, validate, type Ctx, type Req } from "./http.ts";
-import { overlord } from "./overlordStub.ts";
+import { actionEnvelopeSchema, actionSchema } from "../../protocol/taskAction.ts";
+import { TASK_CREDENTIAL_HEADER } from "../../protocol/headers.ts";
+import { validateTaskId } from "../../shared/ids.ts";
+import { DruidError } from "../../shared/errors.ts";
+import { json, readJson, validate, type Ctx, type Req } from "../common/http.ts";
+import { overlord } from "../common/overlordStub.ts";
 
 
 export function taskCredential(req: Req): string {

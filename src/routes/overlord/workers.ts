@@ -1,10 +1,10 @@
 /** Worker fleet endpoints: workers, enable/disable, WorkerBehaviorConfig + history, capacity. */
 import type { RouterType } from "itty-router";
-import { parseInterval } from "../shared/intervals.ts";
-import { invalidInput } from "../shared/errors.ts";
-import { workerBehaviorConfigSchema } from "../overlord/workerSelect.ts";
-import { auditInfo, empty, json, param, query, readJson, validate, type Ctx, type Req } from "./http.ts";
-import { overlord } from "./overlordStub.ts";
+import { parseInterval } from "../../shared/intervals.ts";
+import { invalidInput } from "../../shared/errors.ts";
+import { workerBehaviorConfigSchema } from "../../overlord/workerSelect.ts";
+import { auditInfo, empty, json, param, query, readJson, validate, type Ctx, type Req } from "../common/http.ts";
+import { overlord } from "../common/overlordStub.ts";
 
 export function workerRoutes(router: RouterType<Req, [Ctx]>) {
   router.get("/druid/indexer/v1/workers", async (_req, ctx) => json(await overlord(ctx.env).workers()));

@@ -4,11 +4,11 @@
  */
 import type { IRequest } from "itty-router";
 import type { z } from "zod";
-import type { Env } from "../env.ts";
-import type { OverlordConfig } from "../overlord/config.ts";
-import type { Principal } from "../shared/auth.ts";
-import { parseBoundedJson } from "../shared/boundedJson.ts";
-import { DruidError, asDruidError, invalidInput } from "../shared/errors.ts";
+import type { Env } from "../../env.ts";
+import type { OverlordConfig } from "../../overlord/config.ts";
+import type { Principal } from "../../shared/auth.ts";
+import { parseBoundedJson } from "../../shared/boundedJson.ts";
+import { DruidError, asDruidError, invalidInput } from "../../shared/errors.ts";
 
 export interface Ctx {
   env: Env;

@@ -1,9 +1,9 @@
 /** `/lockedIntervals/v2` and `/activeLocks` (Druid's LockFilterPolicy bodies). */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
-import { parseInterval } from "../shared/intervals.ts";
-import { json, readJson, text, validate, type Ctx, type Req } from "./http.ts";
-import { overlord } from "./overlordStub.ts";
+import { parseInterval } from "../../shared/intervals.ts";
+import { json, readJson, text, validate, type Ctx, type Req } from "../common/http.ts";
+import { overlord } from "../common/overlordStub.ts";
 
 const filterSchema = z.array(
   z

@@ -3,13 +3,13 @@
  * that identifies one agent among all holders of that token.
  */
 import type { RouterType } from "itty-router";
-import { logTail, MAX_LOG_CHARS, pollRequestSchema, reportsSchema, workerHostSchema } from "../protocol/agent.ts";
-import { WORKER_HEADER, WORKER_KEY_HEADER } from "../protocol/headers.ts";
-import { validateTaskId } from "../shared/ids.ts";
-import { forbidden } from "../shared/errors.ts";
-import { validateWorkerKey } from "../shared/workerKey.ts";
-import { empty, json, jsonText, param, readJson, readText, validate, type Ctx, type Req } from "./http.ts";
-import { overlord } from "./overlordStub.ts";
+import { logTail, MAX_LOG_CHARS, pollRequestSchema, reportsSchema, workerHostSchema } from "../../protocol/agent.ts";
+import { WORKER_HEADER, WORKER_KEY_HEADER } from "../../protocol/headers.ts";
+import { validateTaskId } from "../../shared/ids.ts";
+import { forbidden } from "../../shared/errors.ts";
+import { validateWorkerKey } from "../../shared/workerKey.ts";
+import { empty, json, jsonText, param, readJson, readText, validate, type Ctx, type Req } from "../common/http.ts";
+import { overlord } from "../common/overlordStub.ts";
 
 function agentOnly(ctx: Ctx) {
   if (ctx.principal !== "agent") throw forbidden("This endpoint is for worker agents (AGENT_TOKEN)");
