@@ -8,13 +8,18 @@ import type { ExecutorOutcome } from "./executors/types.ts";
 /** Everything a child needs to run one task. */
 export interface Job {
   taskId: string;
+  /** The full task JSON, as submitted. */
   task: Record<string, unknown>;
   /** The task's own directory, created for executors that need one (all but noop); its log is `logFileOf(workDir)`. */
   workDir: string;
+  /** Root of `local` input sources. */
   dataDir: string;
   overlord: string;
+  /** The agent token. */
   token: string;
+  /** The per-task credential for task actions and deep-storage writes. */
   credential: string;
+  /** The worker id (`name:port`) running the task. */
   host: string;
   /** The child removes `workDir` and its log file once the task is done (the agent then has nothing to clean). */
   removeWorkDir: boolean;

@@ -186,21 +186,18 @@ export class SegmentStore {
   }
 
   /** Marks used segments of an interval (optionally only some versions) unused; returns how many. */
-  async markUnusedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
-    const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
-    let sql = `UPDATE segments SET used = 0, used_status_last_updated = ? WHERE datasource = ? AND used = 1 AND start_ms >= ? AND end_ms <= ?`;
-    if (versions && versions.length > 0) {
-      sql += ` AND version IN (${placeholders(versions.length)})`;
-      params.push(...versions);
-    }
-    const r = await this.db.prepare(sql).bind(...params).run();
-    return r.meta.changes ?? 0;
+  markUnusedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
+    return this.setUsedInInterval(false, dataSource, interval, versions, nowMs);
   }
 
   /** Marks unused segments of an interval used again; returns how many. */
-  async markUsedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
-    const params: unknown[] = [toIso(nowMs), dataSource, interval.start, interval.end];
-    let sql = `UPDATE segments SET used = 1, used_status_last_updated = ? WHERE datasource = ? AND used = 0 AND start_ms >= ? AND end_ms <= ?`;
+  markUsedInInterval(dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
+    return this.setUsedInInterval(true, dataSource, interval, versions, nowMs);
+  }
+
+  private async setUsedInInterval(used: boolean, dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
+    const params: unknown[] = [used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1, interval.start, interval.end];
+    let sql = `UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND start_ms >= ? AND end_ms <= ?`;
     if (versions && versions.length > 0) {
       sql += ` AND version IN (${placeholders(versions.length)})`;
       params.push(...versions);

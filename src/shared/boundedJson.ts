@@ -14,13 +14,17 @@ import { invalidInput } from "./errors.ts";
 export const MAX_JSON_DEPTH = 100;
 
 /**
- * The deepest array/object nesting of JSON text, found without recursion. Brackets inside
- * strings do not count; malformed text is left for JSON.parse to refuse.
+ * One pass over JSON text, without recursion, for what JSON.parse would accept but the service
+ * could not keep: nesting deeper than `maxDepth` (it stops there), and the first number literal
+ * that does not fit a double (1e400, a 400-digit integer: JSON.parse makes it ±Infinity, which
+ * JSON.stringify writes as `null`, so it would read back as something else than was sent; only
+ * literals with an exponent or over 300 characters can overflow, so only those are converted).
+ * Brackets and digits inside strings do not count; malformed text is left for JSON.parse.
  */
-export function jsonTextDepth(text: string, stopAbove = Infinity): number {
+export function scanJsonText(text: string, maxDepth = MAX_JSON_DEPTH): { tooDeep: boolean; hugeNumber: string | null } {
   let depth = 0;
-  let max = 0;
   let inString = false;
+  let hugeNumber: string | null = null;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -30,32 +34,8 @@ export function jsonTextDepth(text: string, stopAbove = Infinity): number {
     }
     if (c === 0x22) inString = true;
     else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-      if (++depth > max) {
-        max = depth;
-        if (max > stopAbove) return max;
-      }
+      if (++depth > maxDepth) return { tooDeep: true, hugeNumber };
     } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
-  }
-  return max;
-}
-
-/**
- * The first number literal outside strings that does not fit a double (1e400, a 400-digit
- * integer), or null. JSON.parse would turn it into ±Infinity, which JSON.stringify writes as
- * `null`: the value would be stored and read back as something else than was sent. Only
- * literals with an exponent or more than 300 characters can overflow, so only those are
- * converted; malformed text is left for JSON.parse.
- */
-export function nonFiniteNumber(text: string): string | null {
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
     else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
       let exponent = false;
@@ -64,11 +44,11 @@ export function nonFiniteNumber(text: string): string | null {
         if (d === 0x65 || d === 0x45 /* e E */) exponent = true;
         else if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x2b || d === 0x2d)) break;
       }
-      if ((exponent || j - i > 300) && !Number.isFinite(Number(text.slice(i, j)))) return text.slice(i, j);
+      if (hugeNumber === null && (exponent || j - i > 300) && !Number.isFinite(Number(text.slice(i, j)))) hugeNumber = text.slice(i, j);
       i = j - 1;
     }
   }
-  return null;
+  return { tooDeep: false, hugeNumber };
 }
 
 /**
@@ -96,16 +76,15 @@ export function hasProtoKey(value: unknown): boolean {
  * double cannot hold (they would read back as null) and "__proto__" keys (they would be lost).
  */
 export function parseBoundedJson(text: string, what = "Request body", maxDepth = MAX_JSON_DEPTH): unknown {
-  if (jsonTextDepth(text, maxDepth) > maxDepth) {
-    throw invalidInput(`${what} is nested deeper than the limit of [${maxDepth}] levels`, "jsonTooDeep");
-  }
+  const scan = scanJsonText(text, maxDepth);
+  if (scan.tooDeep) throw invalidInput(`${what} is nested deeper than the limit of [${maxDepth}] levels`, "jsonTooDeep");
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
   } catch (err) {
     throw invalidInput(`${what} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const huge = nonFiniteNumber(text);
+  const huge = scan.hugeNumber;
   if (huge !== null) {
     const shown = huge.length > 40 ? `${huge.slice(0, 20)}...(${huge.length} characters)` : huge;
     throw invalidInput(`${what} has a number out of range [${shown}]: JSON numbers must be finite doubles (at most 1.7976931348623157e308 in magnitude)`, "numberOutOfRange");

@@ -38,11 +38,15 @@ export function fetchWorker(url: string, init?: RequestInit): Promise<Response> 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
 export const AGENT = { Authorization: "Bearer test-agent-token" };
 
+/** A request as an HTTP client sends it: bytes or text as given, anything else as JSON, with its length. */
 export async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
-    init.body = typeof body === "string" ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)["content-type"] = "application/json";
+    const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
+    init.body = bytes;
+    // the routes trust a declared length within the cap, as a client's framing guarantees it
+    (init.headers as Record<string, string>)["content-length"] = String(bytes.byteLength);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
   const res = await fetchWorker(`http://druid.test${path}`, init);
   const text = await res.text();

@@ -20,7 +20,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { MAX_JSON_DEPTH } from "../../src/shared/boundedJson.ts";
-import { ADMIN, AGENT, indexTask, rows, shareStateAcrossTests, testEnv, uniqueDs } from "./helpers.ts";
+import { ADMIN, AGENT, api, indexTask, rows, shareStateAcrossTests, testEnv, uniqueDs } from "./helpers.ts";
 import { done, running } from "./agentSim.ts";
 
 // The suites below set up agents and tasks once (beforeAll) and compare before/after in each test.
@@ -33,31 +33,6 @@ const TIMEOUT = 60_000;
 type Path = Array<string | number>;
 const enc = encodeURIComponent;
 
-/**
- * helpers.ts's api(), calling the Worker's fetch handler directly: every SELF.fetch of
- * vitest-pool-workers 0.15 is slower than the one before (about +0.3 ms each), which turns
- * thousands of requests quadratic; a direct call goes through the same routes, bindings and
- * Durable Object.
- */
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN) {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
-    init.body = bytes;
-    // as an HTTP client would send it (the routes trust a declared length within the cap)
-    (init.headers as Record<string, string>)["content-length"] = String(bytes.byteLength);
-    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
-  }
-  const res = await worker.fetch(new Request(`http://druid.test${path}`, init), testEnv());
-  const text = await res.text();
-  let json: unknown = undefined;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* text body */
-  }
-  return { status: res.status, text, json: json as any, headers: res.headers };
-}
 type Res = Awaited<ReturnType<typeof api>>;
 
 // ---- analysing JSON text (independently of the service, without recursion) -------------------

@@ -2,6 +2,7 @@
  * The executor interface: one per task type. An executor runs inside a pooled child process,
  * never in the agent itself, so a crash or a runaway task cannot take the agent down.
  */
+import type { Job } from "../childProtocol.ts";
 
 /** Task actions (`POST /druid/indexer/v1/action`) on behalf of the running task. */
 export interface TaskActions {
@@ -9,21 +10,8 @@ export interface TaskActions {
   submitAction<T = unknown>(action: Record<string, unknown>): Promise<T>;
 }
 
-export interface ExecutorContext {
-  /** The full task JSON, as submitted. */
-  task: Record<string, unknown>;
-  taskId: string;
-  /** The task's own working directory (created before, removed after unless kept). */
-  workDir: string;
-  /** Root of `local` input sources. */
-  dataDir: string;
-  overlord: string;
-  /** The agent token. */
-  token: string;
-  /** The per-task credential for task actions and deep-storage writes. */
-  credential: string;
-  /** The worker id (`name:port`) running the task. */
-  host: string;
+/** What an executor is given: the job the child received (childProtocol.ts), plus its log, stop signal and actions. */
+export interface ExecutorContext extends Omit<Job, "removeWorkDir"> {
   /** Appends a line to the task's log. */
   log(line: string): void;
   /** Aborted when the task is to stop (shutdown, agent stopping). */
