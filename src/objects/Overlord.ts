@@ -238,7 +238,7 @@ export class Overlord extends DurableObject<Env> {
       }
       if (outcome.kind === "replyAfterCommit") {
         await this.durable();
-        return this.answers.build(this.core.runner.replyFor(outcome.host, outcome.counter, outcome.acks));
+        return this.answers.build(this.core.runner.replyFor(outcome.host, outcome.counter, outcome.acks, outcome.stops));
       }
       const answer = this.held.hold(host, outcome.counter, outcome.timeoutMs);
       await this.alarms.reschedule();

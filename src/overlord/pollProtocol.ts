@@ -23,7 +23,7 @@ export interface PollReply {
 export type PollOutcome =
   | { kind: "reply"; reply: PollReply }
   /** Statuses were applied: answer after the commit, with whatever is news by then. */
-  | { kind: "replyAfterCommit"; host: string; counter: Counter | null; acks: string[] }
+  | { kind: "replyAfterCommit"; host: string; counter: Counter | null; acks: string[]; stops?: string[] }
   | { kind: "hold"; host: string; counter: Counter; timeoutMs: number };
 
 export interface PollDeps extends ReportDeps {
@@ -52,7 +52,8 @@ export function poll(d: PollDeps, req: PollRequest, keyDigest: string): PollOutc
     // holds (its journal vouches): a confirmed-running task it omits has disappeared; an
     // assignment it omits was never started and goes out again in the snapshot.
     const listed = new Set(req.tasks.map((t) => t.id));
-    for (const r of req.tasks) applyReport(d, w, r, acks);
+    const stops: string[] = [];
+    for (const r of req.tasks) applyReport(d, w, r, acks, stops);
     for (const id of [...w.slots.keys()]) {
       if (listed.has(id)) continue;
       const e = queue.active.get(id);
@@ -62,7 +63,7 @@ export function poll(d: PollDeps, req: PollRequest, keyDigest: string): PollOutc
     w.log.acknowledgeAll();
     w.synced = true;
     d.assignPending();
-    return { kind: "replyAfterCommit", host: w.host, counter: null, acks };
+    return { kind: "replyAfterCommit", host: w.host, counter: null, acks, stops };
   }
   for (const r of req.tasks) applyReport(d, w, r, acks);
   const counter = req.counter!;
@@ -79,7 +80,7 @@ export function poll(d: PollDeps, req: PollRequest, keyDigest: string): PollOutc
 }
 
 /** The answer for a worker positioned at `counter` (null: full snapshot); durable changes only. */
-export function replyFor(d: PollDeps, host: string, counter: Counter | null, acks: string[]): PollReply {
+export function replyFor(d: PollDeps, host: string, counter: Counter | null, acks: string[], stops: string[] = []): PollReply {
   const { ctx, fleet, queue } = d;
   const w = fleet.workers.get(host);
   if (!w) return resetReply(d, "unknown worker");
@@ -94,6 +95,7 @@ export function replyFor(d: PollDeps, host: string, counter: Counter | null, ack
         requests.push({ type: "assign", taskId: id });
       } else requests.push({ type: "shutdown", taskId: id });
     }
+    for (const id of stops) if (!w.slots.has(id)) requests.push({ type: "shutdown", taskId: id });
     return { ...base, counter: w.log.positionAt(w.committedCounter), requests };
   }
   const since = w.log.since(counter, w.committedCounter);

@@ -14,14 +14,19 @@ export interface ReportDeps {
   queue: TaskQueue;
 }
 
-/** Applies one report from worker `w`; ids whose final status is now recorded go to `acks`. */
-export function applyReport({ ctx, fleet, queue }: ReportDeps, w: WorkerState, r: TaskReport, acks: string[]): void {
+/**
+ * Applies one report from worker `w`; ids whose final status is now recorded go to `acks`.
+ * A task running there that should not be is told to stop: through the change log, or — for a
+ * full poll, whose log is acknowledged wholesale — through `stops`, which its snapshot carries.
+ */
+export function applyReport({ ctx, fleet, queue }: ReportDeps, w: WorkerState, r: TaskReport, acks: string[], stops?: string[]): void {
+  const stop = (id: string) => (stops ? stops.push(id) : fleet.append(w, { type: "shutdown", taskId: id }));
   const e = queue.get(r.id);
   const final = r.status !== "RUNNING";
   if (!e) {
     // Unknown here: nothing to record. A running one must stop.
     if (final) acks.push(r.id);
-    else fleet.append(w, { type: "shutdown", taskId: r.id });
+    else stop(r.id);
     return;
   }
   if (e.status === "RUNNING" && e.worker === null && e.runner === "PENDING") {
@@ -34,7 +39,7 @@ export function applyReport({ ctx, fleet, queue }: ReportDeps, w: WorkerState, r
   }
   if (e.worker !== w.host) {
     if (final) acks.push(r.id);
-    else fleet.append(w, { type: "shutdown", taskId: r.id });
+    else stop(r.id);
     return;
   }
   if (e.status !== "RUNNING") {

@@ -73,8 +73,8 @@ export class Runner {
     return poll(this.deps, req, keyDigest);
   }
 
-  replyFor(host: string, counter: Counter | null, acks: string[]): PollReply {
-    return replyFor(this.deps, host, counter, acks);
+  replyFor(host: string, counter: Counter | null, acks: string[], stops: string[] = []): PollReply {
+    return replyFor(this.deps, host, counter, acks, stops);
   }
 
   hasNews(host: string, counter: Counter): boolean {

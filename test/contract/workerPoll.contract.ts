@@ -217,6 +217,12 @@ export function defineWorkerPollContract(name: string, makeDriver: () => Promise
         expect(requestsOf(r)).toContainEqual({ type: "shutdown", taskId: "contract-stray" });
       });
 
+      it("answers a full list naming a running task this worker was never given with a shutdown in the snapshot", async () => {
+        const r = await a.poll({ counter: null, full: true, tasks: [running("contract-stray-full")] });
+        expect(r.status).toBe(200);
+        expect(requestsOf(r)).toContainEqual({ type: "shutdown", taskId: "contract-stray-full" });
+      });
+
       it("tells the worker to stop a task shut down by an operator with {type: shutdown, taskId}, and acknowledges the FAILED status that follows", async () => {
         const id = await deliveredTask();
         await a.poll({ tasks: [running(id)] });
