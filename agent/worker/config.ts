@@ -6,7 +6,7 @@ import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CHILD_RETIRE_MB } from "./childProtocol.ts";
-import { WORKER_HOST_PATTERN } from "../../src/protocol/headers.ts";
+import { DEFAULT_WORKER_CATEGORY, WORKER_HOST_PATTERN } from "../../src/protocol/headers.ts";
 
 export interface AgentConfig {
   overlord: string;
@@ -41,7 +41,6 @@ interface Option {
   default: (host: string) => string;
 }
 
-export const DEFAULT_CATEGORY = "_default_worker_category";
 export const MAX_POLL_TIMEOUT_MS = 25_000;
 
 const OPTIONS: readonly Option[] = [
@@ -51,7 +50,7 @@ const OPTIONS: readonly Option[] = [
   { flag: "isolation", env: "DRUID_AGENT_ISOLATION", type: "string", help: "process: each task in its own pooled child process; none: tasks run inside the agent (faster for short trusted tasks; a crash takes the agent down)", default: () => "process" },
   { flag: "prefetch", env: "DRUID_AGENT_PREFETCH", type: "string", help: "Tasks the Overlord may assign beyond --capacity; they wait here for a free slot (fewer round trips for short tasks)", default: () => "0" },
   { flag: "host", env: "DRUID_AGENT_HOST", type: "string", help: "Worker id, name:port, unique per agent", default: () => `${hostname()}:8091` },
-  { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category (for category select strategies)", default: () => DEFAULT_CATEGORY },
+  { flag: "category", env: "DRUID_AGENT_CATEGORY", type: "string", help: "Worker category (for category select strategies)", default: () => DEFAULT_WORKER_CATEGORY },
   { flag: "version", env: "DRUID_AGENT_VERSION", type: "string", help: "Worker version (compared with minWorkerVersion)", default: () => "0" },
   { flag: "work-dir", env: "DRUID_AGENT_WORK_DIR", type: "string", help: "Parent of the per-task working directories <work-dir>/<taskId>", default: (host) => join(tmpdir(), `druid-edge-agent-${safeName(host)}`) },
   { flag: "keep-work-dirs", env: "DRUID_AGENT_KEEP_WORK_DIRS", type: "boolean", help: "Keep each task's working directory and its log file <taskId>.log after it ends", default: () => "false" },

@@ -13,7 +13,7 @@ import { statusPlus, type TaskEntry, type TaskLocation, type TaskState, type Run
 import { WriteSet } from "./writes.ts";
 import type { WorkerBehaviorConfig } from "./workerSelect.ts";
 import type { PollRequest } from "../protocol/agent.ts";
-import { DEFAULT_CATEGORY } from "./workerSelect.ts";
+import { DEFAULT_WORKER_CATEGORY } from "../protocol/headers.ts";
 
 export interface StoredTask {
   payload: Record<string, unknown>;
@@ -66,7 +66,7 @@ export class OverlordCore {
   restore(state: StoredState): void {
     if (state.workerConfig) this.runner.behavior = state.workerConfig;
     for (const w of state.workers) {
-      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_CATEGORY, version: w.version, prefetch: 0 }, w.disabled, w.keyDigest);
+      this.runner.restoreWorker({ host: w.host, ip: w.ip, capacity: w.capacity, category: w.category || DEFAULT_WORKER_CATEGORY, version: w.version, prefetch: 0 }, w.disabled, w.keyDigest);
     }
     const broken: Array<{ entry: TaskEntry; why: string }> = [];
     for (const s of state.tasks) {

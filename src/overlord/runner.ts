@@ -13,7 +13,8 @@ import { hasNews, poll, replyFor, type PollDeps, type PollOutcome, type PollRepl
 import type { CoreContext, TaskQueue } from "./taskQueue.ts";
 import { applyTimeouts, nextDeadline } from "./timeouts.ts";
 import type { TaskEntry } from "./types.ts";
-import { DEFAULT_CATEGORY, DEFAULT_WORKER_CONFIG, type WorkerBehaviorConfig } from "./workerSelect.ts";
+import { DEFAULT_WORKER_CONFIG, type WorkerBehaviorConfig } from "./workerSelect.ts";
+import { DEFAULT_WORKER_CATEGORY } from "../protocol/headers.ts";
 import { toIso } from "../shared/intervals.ts";
 
 export type { PollOutcome, PollReply, WorkerState };
@@ -30,7 +31,7 @@ export interface WorkerInfoJson {
 }
 
 /** What a worker known only from a task row is taken to be until it polls. */
-const UNKNOWN_WORKER: Omit<WorkerIdentity, "host"> = { ip: "", capacity: 1, category: DEFAULT_CATEGORY, version: "0", prefetch: 0 };
+const UNKNOWN_WORKER: Omit<WorkerIdentity, "host"> = { ip: "", capacity: 1, category: DEFAULT_WORKER_CATEGORY, version: "0", prefetch: 0 };
 
 export class Runner {
   readonly fleet: Fleet;

@@ -5,7 +5,6 @@
  */
 import { z } from "zod";
 
-export { DEFAULT_WORKER_CATEGORY as DEFAULT_CATEGORY } from "../protocol/agent.ts";
 
 const affinityConfig = z.object({
   affinity: z.record(z.string(), z.array(z.string())).default({}),

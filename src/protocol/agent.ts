@@ -5,9 +5,8 @@
  */
 import { z } from "zod";
 import { wellFormed } from "../shared/text.ts";
-import { WORKER_HOST_PATTERN } from "./headers.ts";
+import { DEFAULT_WORKER_CATEGORY, WORKER_HOST_PATTERN } from "./headers.ts";
 
-export const DEFAULT_WORKER_CATEGORY = "_default_worker_category";
 /** A log keeps its last this many UTF-16 units (and is refused above 4×). */
 export const MAX_LOG_CHARS = 1024 * 1024;
 /** Reports (inline or uploaded) are one JSON value of at most this many characters. */

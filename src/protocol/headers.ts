@@ -1,5 +1,5 @@
 /**
- * The headers and identifier shapes of the agent protocols, shared by the Worker's routes, the
+ * The headers, identifier shapes and defaults of the agent protocols, shared by the Worker's routes, the
  * Overlord and the agents (no dependencies, so task processes can import it for free).
  */
 
@@ -11,6 +11,9 @@ export const WORKER_HEADER = "X-Druid-Worker";
 export const TASK_CREDENTIAL_HEADER = "X-Druid-Task-Credential";
 /** The task a deep-storage write is made for. */
 export const TASK_ID_HEADER = "X-Druid-Task-Id";
+
+/** Druid's default worker category (WorkerConfig.DEFAULT_CATEGORY). */
+export const DEFAULT_WORKER_CATEGORY = "_default_worker_category";
 
 /** A worker's id, `name:port` (a host name or bracketed IPv6 address). */
 export const WORKER_HOST_PATTERN = /^[A-Za-z0-9._~:[\]-]{1,255}$/;
