@@ -18,6 +18,7 @@ import { statusRoutes } from "./routes/common/status.ts";
 import { taskRoutes } from "./routes/overlord/tasks.ts";
 import { workerRoutes } from "./routes/overlord/workers.ts";
 
+export { Coordinator } from "./objects/Coordinator.ts";
 export { Overlord } from "./objects/Overlord.ts";
 
 const router = Router<Req, [Ctx]>();

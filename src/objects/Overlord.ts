@@ -27,6 +27,7 @@ import { systemClock, type Clock } from "../platform/clock.ts";
 import { GroupCommit } from "../platform/groupCommit.ts";
 import { HeldPolls } from "../platform/heldPolls.ts";
 import { nextTerm } from "../platform/leadership.ts";
+import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import type { PollRequest } from "../protocol/agent.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
@@ -39,6 +40,9 @@ import { TaskReads, type TaskListFilter } from "./overlord/taskReads.ts";
 
 export type { TaskListFilter };
 export const VERSION = "0.1.0";
+
+/** Druid's Overlord lifecycle, in this object's terms. */
+export const OVERLORD_STAGES = ["starting", "termTaken", "metadataSynced", "serving"] as const;
 
 export interface AuditInfo {
   author: string;
@@ -63,9 +67,13 @@ export class Overlord extends DurableObject<Env> {
   private readonly reads: TaskReads;
   private readonly answers: PollAnswers;
   private actions!: TaskActions;
+  lifecycle: Lifecycle<(typeof OVERLORD_STAGES)[number]>;
+  /** The highest Coordinator term seen (persisted): a superseded Coordinator cannot write. */
+  private coordinatorTerm = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.lifecycle = new Lifecycle(OVERLORD_STAGES, () => this.now());
     this.config = configOf(env);
     this.store = new OverlordStore(env.DB);
     this.segments = new SegmentStore(env.DB);
@@ -99,7 +107,10 @@ export class Overlord extends DurableObject<Env> {
 
   /** Druid's becomeLeader: new term, then lockbox + queue + runner rebuilt from D1. */
   private async becomeLeader(): Promise<void> {
+    this.lifecycle = new Lifecycle(OVERLORD_STAGES, () => this.now());
     const term = await nextTerm(this.ctx.storage);
+    this.coordinatorTerm = (await this.ctx.storage.get<number>("coordinatorTerm")) ?? 0;
+    this.lifecycle.reach("termTaken");
     const state = await loadStoredState(this.store);
     this.held.releaseAll();
     this.startedAt = this.now();
@@ -111,7 +122,9 @@ export class Overlord extends DurableObject<Env> {
     await this.store.commit(ws, this.now());
     this.core = core;
     this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable() });
+    this.lifecycle.reach("metadataSynced");
     await this.alarms.reschedule();
+    this.lifecycle.reach("serving");
   }
 
   /** Waits for the group commit, then makes sure the alarm covers the next deadline. */
@@ -136,9 +149,18 @@ export class Overlord extends DurableObject<Env> {
 
   // ---- status --------------------------------------------------------------------------------
 
-  async status(): Promise<{ version: string; term: number; startedAt: string; flushes: number; largestGroup: number; avgCommitMs: number }> {
+  async status() {
     const c = this.commits;
-    return { version: VERSION, term: this.core.term, startedAt: toIso(this.startedAt), flushes: c.flushes, largestGroup: c.largestGroup, avgCommitMs: c.flushes ? Math.round((c.writeMs / c.flushes) * 100) / 100 : 0 };
+    return {
+      version: VERSION,
+      term: this.core.term,
+      stage: this.lifecycle.stage,
+      stages: this.lifecycle.history().map((h) => ({ stage: h.stage, at: toIso(h.at) })),
+      startedAt: toIso(this.startedAt),
+      flushes: c.flushes,
+      largestGroup: c.largestGroup,
+      avgCommitMs: c.flushes ? Math.round((c.writeMs / c.flushes) * 100) / 100 : 0,
+    };
   }
 
   // ---- tasks ---------------------------------------------------------------------------------
@@ -287,6 +309,28 @@ export class Overlord extends DurableObject<Env> {
   }
 
   // ---- segments ------------------------------------------------------------------------------
+
+  /**
+   * The Coordinator's marking (overshadowed segments, kills), fenced by its term: a call from an
+   * incarnation older than one already seen is refused, so a superseded Coordinator still
+   * finishing a duty cannot write. The highest term is persisted before the write is made.
+   */
+  async markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
+    return rpcResult(async () => {
+      await this.fenceCoordinator(coordinatorTerm);
+      return this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now()));
+    });
+  }
+
+  private async fenceCoordinator(term: number): Promise<void> {
+    if (!Number.isInteger(term) || term < this.coordinatorTerm) {
+      throw new DruidError("CONFLICT", `Coordinator term [${term}] is older than [${this.coordinatorTerm}]: a superseded Coordinator cannot write`, "staleCoordinatorTerm");
+    }
+    if (term > this.coordinatorTerm) {
+      this.coordinatorTerm = term;
+      await this.ctx.storage.put("coordinatorTerm", term);
+    }
+  }
 
   /** An operator's marking of segments used or unused, serialised with the data source's publishes. */
   async markSegments(dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {

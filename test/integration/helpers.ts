@@ -24,7 +24,11 @@ export const isolatedPerTest = (): boolean => perTest;
 
 /** The Worker's bindings as this test's requests see them. */
 export function testEnv(): Env {
-  return { ...(env as unknown as Env), OVERLORD_NAME: overlordName };
+  return { ...(env as unknown as Env), OVERLORD_NAME: overlordName, COORDINATOR_NAME: overlordName.replace("overlord", "coordinator") };
+}
+
+export function coordinatorStub() {
+  return env.COORDINATOR.getByName(overlordName.replace("overlord", "coordinator"));
 }
 
 /**
