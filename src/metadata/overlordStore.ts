@@ -3,6 +3,7 @@
  * our workers/logs/reports/terms tables). The only place that knows the SQL; everything
  * the Overlord decides reaches D1 through `commit(writes)` as one atomic `batch()`.
  */
+import { AuditLog } from "./auditLog.ts";
 import { chunks, placeholders, selectInChunks } from "./d1.ts";
 import type { TaskLock } from "../protocol/taskLocks.ts";
 import type { TaskEntry, TaskLocation, TaskState, RunnerState } from "../overlord/types.ts";
@@ -68,7 +69,11 @@ function jsonChunks(rows: unknown[][], maxChars = 900_000): string[] {
 }
 
 export class OverlordStore {
-  constructor(public db: D1Database) {}
+  private readonly audit: AuditLog;
+
+  constructor(public db: D1Database) {
+    this.audit = new AuditLog(db, "audit");
+  }
 
   // ---- writes -------------------------------------------------------------------------------
 
@@ -154,12 +159,8 @@ export class OverlordStore {
         return this.db
           .prepare(`INSERT INTO config (name, payload) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET payload = excluded.payload`)
           .bind(w.data.name, JSON.stringify(w.data.payload));
-      case "audit": {
-        const a = w.data;
-        return this.db
-          .prepare(`INSERT INTO audit (audit_key, type, author, comment, ip, created_ms, payload, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-          .bind(a.key, a.type, a.author, a.comment, a.ip, a.createdMs, a.payload, a.request ? JSON.stringify(a.request) : null);
-      }
+      case "audit":
+        return this.audit.insert(w.data);
       case "worker":
         return this.db
           .prepare(
@@ -259,27 +260,7 @@ export class OverlordStore {
   }
 
   async auditHistory(filter: { key: string; sinceMs?: number; count?: number }): Promise<AuditRow[]> {
-    const params: unknown[] = [filter.key];
-    let sql = `SELECT * FROM audit WHERE audit_key = ?`;
-    if (filter.sinceMs !== undefined) {
-      sql += ` AND created_ms >= ?`;
-      params.push(filter.sinceMs);
-    }
-    // Druid: newest first when limited by count, oldest first for an interval. Insertion order
-    // (id) stands for time, so an injected clock cannot reorder history.
-    sql += filter.count !== undefined ? ` ORDER BY id DESC LIMIT ?` : ` ORDER BY id ASC LIMIT ?`;
-    params.push(filter.count ?? -1);
-    const r = await this.db.prepare(sql).bind(...params).all<Record<string, unknown>>();
-    return r.results.map((row) => ({
-      key: String(row["audit_key"]),
-      type: String(row["type"]),
-      author: String(row["author"]),
-      comment: String(row["comment"]),
-      ip: String(row["ip"]),
-      createdMs: Number(row["created_ms"]),
-      payload: String(row["payload"]),
-      request: row["request"] ? (JSON.parse(String(row["request"])) as Record<string, unknown>) : null,
-    }));
+    return this.audit.history(filter);
   }
 }
 

@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { runnerTimeoutsDuty } from "../duties/runnerTimeouts.ts";
+import { auditEntryJson } from "../metadata/auditLog.ts";
 import { OverlordStore } from "../metadata/overlordStore.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configOf, type OverlordConfig } from "../overlord/config.ts";
@@ -229,16 +230,7 @@ export class Overlord extends DurableObject<Env> {
   }
 
   async auditHistory(key: string, filter: { sinceMs?: number; count?: number }) {
-    return rpcResult(async () =>
-      (await this.store.auditHistory({ key, ...filter })).map((r) => ({
-        key: r.key,
-        type: r.type,
-        auditInfo: { author: r.author, comment: r.comment, identity: "", ip: r.ip },
-        request: r.request,
-        payload: r.payload,
-        auditTime: toIso(r.createdMs),
-      })),
-    );
+    return rpcResult(async () => (await this.store.auditHistory({ key, ...filter })).map((r) => auditEntryJson(r, toIso)));
   }
 
   // ---- agents --------------------------------------------------------------------------------
