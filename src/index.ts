@@ -12,6 +12,7 @@ import { actionRoutes } from "./routes/overlord/actions.ts";
 import { agentRoutes } from "./routes/overlord/agent.ts";
 import { deepStorageRoutes } from "./routes/common/deepStorage.ts";
 import { metadataRoutes } from "./routes/coordinator/metadata.ts";
+import { coordinatorConfigRoutes } from "./routes/coordinator/rules.ts";
 import { segmentMarkingRoutes } from "./routes/overlord/segmentMarking.ts";
 import { lockRoutes } from "./routes/overlord/locks.ts";
 import { statusRoutes } from "./routes/common/status.ts";
@@ -31,6 +32,7 @@ actionRoutes(router);
 deepStorageRoutes(router);
 segmentMarkingRoutes(router);
 metadataRoutes(router);
+coordinatorConfigRoutes(router);
 router.all("*", (req) => {
   throw notFound(`No such endpoint: ${req.method} ${new URL(req.url).pathname}`);
 });

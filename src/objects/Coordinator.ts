@@ -7,10 +7,22 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
+import { DEFAULT_DYNAMIC_CONFIG, DYNAMIC_CONFIG_KEY, dynamicConfigFromStored, mergeDynamicConfig, type CoordinatorDynamicConfig } from "../coordinator/dynamicConfig.ts";
+import { DEFAULT_RULES, DEFAULT_RULES_KEY, effectiveRules, parseRules, type Rule } from "../coordinator/rules.ts";
+import { auditEntryJson } from "../metadata/auditLog.ts";
+import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
+import { GroupCommit } from "../platform/groupCommit.ts";
 import { nextTerm } from "../platform/leadership.ts";
 import { Lifecycle } from "../platform/lifecycle.ts";
+import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import { toIso } from "../shared/intervals.ts";
+
+export interface AuditInfo {
+  author: string;
+  comment: string;
+  ip: string;
+}
 
 /** Druid's Coordinator lifecycle (INIT → NORMAL → SERVER → ANNOUNCEMENTS), in this object's terms. */
 export const COORDINATOR_STAGES = ["starting", "termTaken", "metadataSynced", "serving", "dutiesStarted"] as const;
@@ -28,11 +40,36 @@ export class Coordinator extends DurableObject<Env> {
   clock: Clock = systemClock;
   term = 0;
   lifecycle: Lifecycle<CoordinatorStage>;
+  private readonly store: CoordinatorStore;
+  /** Retention rules by data source, `_default` included (Druid's rule manager, in memory). */
+  private rules = new Map<string, Rule[]>();
+  private dynamicConfig: CoordinatorDynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
+  /** Statements decided since the last commit (decide in memory, commit in groups, answer after). */
+  private pending: D1PreparedStatement[] = [];
+  private readonly commits: GroupCommit<D1PreparedStatement[]>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.lifecycle = new Lifecycle(COORDINATOR_STAGES, () => this.clock.now());
+    this.store = new CoordinatorStore(env.DB);
+    this.commits = new GroupCommit(
+      {
+        take: () => {
+          const batch = this.pending;
+          this.pending = [];
+          return batch;
+        },
+        write: (batch) => this.store.commit(batch),
+        written: () => {},
+        recover: () => this.ctx.blockConcurrencyWhile(() => this.becomeLeader()),
+      },
+      { delayMs: 0, siblings: 1 },
+    );
     void ctx.blockConcurrencyWhile(() => this.becomeLeader());
+  }
+
+  private now(): number {
+    return this.clock.now();
   }
 
   /** Druid's becomeLeader: next term, then the metadata it decides from, then serving. */
@@ -40,10 +77,84 @@ export class Coordinator extends DurableObject<Env> {
     this.lifecycle = new Lifecycle(COORDINATOR_STAGES, () => this.clock.now());
     this.term = await nextTerm(this.ctx.storage);
     this.lifecycle.reach("termTaken");
-    // The segment view, rules and dynamic config are rebuilt here (issue 14's next steps).
+    const [rules, config] = await Promise.all([this.store.loadRules(), this.store.loadConfig(DYNAMIC_CONFIG_KEY)]);
+    this.rules = new Map();
+    for (const r of rules) {
+      try {
+        this.rules.set(r.dataSource, parseRules(JSON.parse(r.payload), r.dataSource));
+      } catch (err) {
+        console.error(`stored rules of [${r.dataSource}] no longer validate; they are ignored until replaced:`, err);
+      }
+    }
+    if (!this.rules.has(DEFAULT_RULES_KEY)) this.rules.set(DEFAULT_RULES_KEY, [...DEFAULT_RULES]);
+    try {
+      this.dynamicConfig = config === null ? { ...DEFAULT_DYNAMIC_CONFIG } : dynamicConfigFromStored(JSON.parse(config));
+    } catch (err) {
+      console.error("the stored Coordinator dynamic config no longer validates; Druid's defaults are in force until it is replaced:", err);
+      this.dynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
+    }
+    // The segment view is rebuilt here too (issue 14's next step).
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
     this.lifecycle.reach("dutiesStarted");
+  }
+
+  /** Runs a decision, then answers once its statements are committed. */
+  private decide<T>(fn: () => T): Promise<RpcResult<T>> {
+    return rpcResult(async () => {
+      const value = fn();
+      await this.commits.sync();
+      return value;
+    });
+  }
+
+  private audited(key: string, type: string, payload: unknown, audit: AuditInfo): D1PreparedStatement {
+    return this.store.putAudit({ key, type, ...audit, createdMs: this.now(), payload: JSON.stringify(payload), request: null });
+  }
+
+  // ---- retention rules (Druid's RulesResource) ----------------------------------------------
+
+  /** Every data source's rules, `_default` included: `{ds: [rule...]}`. */
+  async allRules(): Promise<RpcResult<Record<string, Rule[]>>> {
+    return rpcResult(() => Object.fromEntries(this.rules));
+  }
+
+  /** A data source's rules (`full`: followed by the default rules); [] for one with none. */
+  async rulesOf(dataSource: string, full: boolean): Promise<RpcResult<Rule[]>> {
+    return rpcResult(() => (full ? effectiveRules(Object.fromEntries(this.rules), dataSource) : (this.rules.get(dataSource) ?? [])));
+  }
+
+  /** Replaces a data source's rules (validated again here: the object never stores what it cannot read back). */
+  async setRules(dataSource: string, rules: unknown, audit: AuditInfo): Promise<RpcResult<void>> {
+    return this.decide(() => {
+      const parsed = parseRules(rules, dataSource);
+      this.rules.set(dataSource, parsed);
+      this.pending.push(this.store.putRules(dataSource, parsed, this.now()), this.audited(dataSource, "rules", parsed, audit));
+    });
+  }
+
+  /** Rule changes, of one data source or of all (type "rules"). */
+  async rulesHistory(dataSource: string | null, filter: { sinceMs?: number; count?: number }) {
+    return rpcResult(async () => (await this.store.history({ ...(dataSource === null ? {} : { key: dataSource }), type: "rules", ...filter })).map((r) => auditEntryJson(r, toIso)));
+  }
+
+  // ---- dynamic config (Druid's CoordinatorDynamicConfigsResource) ----------------------------
+
+  async getDynamicConfig(): Promise<RpcResult<CoordinatorDynamicConfig>> {
+    return rpcResult(() => this.dynamicConfig);
+  }
+
+  /** Merges `patch` over the current config (Druid's POST semantics) and stores it with an audit entry. */
+  async setDynamicConfig(patch: unknown, audit: AuditInfo): Promise<RpcResult<void>> {
+    return this.decide(() => {
+      const next = mergeDynamicConfig(this.dynamicConfig, patch);
+      this.dynamicConfig = next;
+      this.pending.push(this.store.putConfig(DYNAMIC_CONFIG_KEY, next), this.audited(DYNAMIC_CONFIG_KEY, DYNAMIC_CONFIG_KEY, next, audit));
+    });
+  }
+
+  async dynamicConfigHistory(filter: { sinceMs?: number; count?: number }) {
+    return rpcResult(async () => (await this.store.history({ key: DYNAMIC_CONFIG_KEY, ...filter })).map((r) => auditEntryJson(r, toIso)));
   }
 
   async status(): Promise<ObjectStatus> {

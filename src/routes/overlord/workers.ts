@@ -1,9 +1,8 @@
 /** Worker fleet endpoints: workers, enable/disable, WorkerBehaviorConfig + history, capacity. */
 import type { RouterType } from "itty-router";
-import { parseInterval } from "../../shared/intervals.ts";
-import { invalidInput } from "../../shared/errors.ts";
 import { workerBehaviorConfigSchema } from "../../overlord/workerSelect.ts";
-import { auditInfo, empty, json, param, query, readJson, validate, type Ctx, type Req } from "../common/http.ts";
+import { historyFilter } from "../common/auditHistory.ts";
+import { auditInfo, empty, json, param, readJson, validate, type Ctx, type Req } from "../common/http.ts";
 import { overlord } from "../common/overlordStub.ts";
 
 export function workerRoutes(router: RouterType<Req, [Ctx]>) {
@@ -31,18 +30,8 @@ export function workerRoutes(router: RouterType<Req, [Ctx]>) {
   });
 
   router.get("/druid/indexer/v1/worker/history", async (req, ctx) => {
-    const countText = query(req, "count");
-    const intervalText = query(req, "interval");
-    let count: number | undefined;
-    if (countText !== undefined) {
-      if (!/^\d+$/.test(countText) || Number(countText) <= 0) return json({ error: "Limit must be greater than zero!" }, 400);
-      count = Number(countText);
-    }
-    let sinceMs: number | undefined;
-    if (intervalText !== undefined) sinceMs = parseInterval(intervalText, "interval", { allowUnderscore: true, allowEmpty: true }).start;
-    else if (count === undefined) sinceMs = Date.now() - 7 * 86_400_000;
-    if (count !== undefined && count > 100_000) throw invalidInput("Invalid [count]: too large");
-    return json(await overlord(ctx.env).auditHistory("worker.config", { sinceMs, count }));
+    const filter = historyFilter(req);
+    return filter instanceof Response ? filter : json(await overlord(ctx.env).auditHistory("worker.config", filter));
   });
 
   router.get("/druid/indexer/v1/totalWorkerCapacity", async (_req, ctx) => json(await overlord(ctx.env).totalWorkerCapacity()));
