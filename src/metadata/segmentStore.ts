@@ -64,8 +64,49 @@ function toRecord(r: Row): SegmentRecord {
 /** The columns a SegmentRecord is read from (toRecord). */
 const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, created_date, task_id, num_rows";
 
+/**
+ * The next change sequence, as SQL: every statement that inserts a segment row or changes its
+ * used flag sets `change_seq` to it (one value per statement; statements in a batch run in
+ * order, so the sequence only grows). Only the Overlord writes `segments`, so nothing races it.
+ */
+const NEXT_CHANGE_SEQ = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM segments)";
+
+/** A segment row as the Coordinator's view syncs it: narrow columns, no payload. */
+export interface SegmentChangeRow {
+  id: string;
+  datasource: string;
+  start_ms: number;
+  end_ms: number;
+  version: string;
+  partition_num: number;
+  used: number;
+  change_seq: number;
+  size: number | null;
+  spec_type: string | null;
+  partitions: number | null;
+  core_partitions: number | null;
+}
+
 export class SegmentStore {
   constructor(private readonly db: D1Database) {}
+
+  /**
+   * Segment rows changed after `(afterSeq, afterId)`, in change order, at most `limit`: the
+   * Coordinator's sync reads only these (a cold start from (−1, "")). Keyset paging, so rows
+   * sharing a sequence (one statement's changes) are never skipped or repeated.
+   */
+  async changesSince(afterSeq: number, afterId: string, limit: number): Promise<SegmentChangeRow[]> {
+    const r = await this.db
+      .prepare(
+        `SELECT id, datasource, start_ms, end_ms, version, partition_num, used, change_seq,
+                json_extract(payload, '$.size') AS size, json_extract(payload, '$.shardSpec.type') AS spec_type,
+                json_extract(payload, '$.shardSpec.partitions') AS partitions, json_extract(payload, '$.shardSpec.numCorePartitions') AS core_partitions
+         FROM segments WHERE change_seq > ? OR (change_seq = ? AND id > ?) ORDER BY change_seq, id LIMIT ?`,
+      )
+      .bind(afterSeq, afterSeq, afterId, limit)
+      .all<SegmentChangeRow>();
+    return r.results;
+  }
 
   /** Segments overlapping any of `intervals` (all of the dataSource when none given). */
   async overlapping(dataSource: string, intervals: Interval[] | null, used: boolean | null): Promise<SegmentRecord[]> {
@@ -161,8 +202,8 @@ export class SegmentStore {
   insertStatements(segments: DataSegment[], taskId: string | null, nowMs: number): D1PreparedStatement[] {
     const now = toIso(nowMs);
     const stmt = this.db.prepare(
-      `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload)
-       VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?, ?, ?)`,
+      `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload, change_seq)
+       VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?, ?, ?, ${NEXT_CHANGE_SEQ})`,
     );
     return segments.map((s) => {
       const i = intervalOf(s);
@@ -197,7 +238,7 @@ export class SegmentStore {
 
   private async setUsedInInterval(used: boolean, dataSource: string, interval: Interval, versions: string[] | null, nowMs: number): Promise<number> {
     const params: unknown[] = [used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1, interval.start, interval.end];
-    let sql = `UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND start_ms >= ? AND end_ms <= ?`;
+    let sql = `UPDATE segments SET used = ?, used_status_last_updated = ?, change_seq = ${NEXT_CHANGE_SEQ} WHERE datasource = ? AND used = ? AND start_ms >= ? AND end_ms <= ?`;
     if (versions && versions.length > 0) {
       sql += ` AND version IN (${placeholders(versions.length)})`;
       params.push(...versions);
@@ -211,7 +252,7 @@ export class SegmentStore {
     return changeInChunks(
       this.db,
       ids,
-      (inList) => `UPDATE segments SET used = ?, used_status_last_updated = ? WHERE datasource = ? AND used = ? AND id IN (${inList})`,
+      (inList) => `UPDATE segments SET used = ?, used_status_last_updated = ?, change_seq = ${NEXT_CHANGE_SEQ} WHERE datasource = ? AND used = ? AND id IN (${inList})`,
       [used ? 1 : 0, toIso(nowMs), dataSource, used ? 0 : 1],
     );
   }

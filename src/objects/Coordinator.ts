@@ -8,7 +8,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { DEFAULT_DYNAMIC_CONFIG, DYNAMIC_CONFIG_KEY, dynamicConfigFromStored, mergeDynamicConfig, type CoordinatorDynamicConfig } from "../coordinator/dynamicConfig.ts";
+import { coordinatorConfigOf } from "../coordinator/dutyConfig.ts";
 import { DEFAULT_RULES, DEFAULT_RULES_KEY, effectiveRules, parseRules, type Rule } from "../coordinator/rules.ts";
+import { SegmentView } from "../coordinator/segmentView.ts";
+import { SegmentStore, type SegmentChangeRow } from "../metadata/segmentStore.ts";
+import { AlarmScheduler } from "../platform/alarms.ts";
+import { corePartitionsOf } from "../segments/dataSegment.ts";
 import { auditEntryJson } from "../metadata/auditLog.ts";
 import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
@@ -33,6 +38,24 @@ export interface ObjectStatus {
   stage: string;
   startedAt: string;
   stages: Array<{ stage: string; at: string }>;
+  /** Used segments in the view. */
+  segments: number;
+}
+
+/** A changed segment row as the view takes it (an unused row removes the segment). */
+function viewRowOf(r: SegmentChangeRow) {
+  const spec = { type: r.spec_type ?? "numbered", ...(r.partitions !== null ? { partitions: r.partitions } : {}), ...(r.core_partitions !== null ? { numCorePartitions: r.core_partitions } : {}) };
+  return {
+    id: r.id,
+    dataSource: r.datasource,
+    start: r.start_ms,
+    end: r.end_ms,
+    version: r.version,
+    partitionNum: r.partition_num,
+    corePartitions: corePartitionsOf(spec),
+    size: typeof r.size === "number" ? r.size : 0,
+    used: r.used === 1,
+  };
 }
 
 export class Coordinator extends DurableObject<Env> {
@@ -47,11 +70,25 @@ export class Coordinator extends DurableObject<Env> {
   /** Statements decided since the last commit (decide in memory, commit in groups, answer after). */
   private pending: D1PreparedStatement[] = [];
   private readonly commits: GroupCommit<D1PreparedStatement[]>;
+  /** Every used segment, columnar (coordinator/segmentView.ts), kept current from the change sequence. */
+  private view = new SegmentView();
+  /** The last change applied to the view: rows after it are news. */
+  private watermark = { seq: -1, id: "" };
+  private lastSyncAt = 0;
+  private syncRun: Promise<void> | null = null;
+  private syncAgain = false;
+  private readonly segments: SegmentStore;
+  private readonly alarms: AlarmScheduler;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.lifecycle = new Lifecycle(COORDINATOR_STAGES, () => this.clock.now());
     this.store = new CoordinatorStore(env.DB);
+    this.segments = new SegmentStore(env.DB);
+    const pollMs = coordinatorConfigOf(env).segmentsPollDurationMs;
+    this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
+    // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
+    this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.lastSyncAt + pollMs, run: () => this.sync() });
     this.commits = new GroupCommit(
       {
         take: () => {
@@ -93,10 +130,72 @@ export class Coordinator extends DurableObject<Env> {
       console.error("the stored Coordinator dynamic config no longer validates; Druid's defaults are in force until it is replaced:", err);
       this.dynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
     }
-    // The segment view is rebuilt here too (issue 14's next step).
+    this.view = new SegmentView();
+    this.watermark = { seq: -1, id: "" };
+    await this.syncOnce(); // cold start: the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
+    await this.alarms.reschedule();
     this.lifecycle.reach("dutiesStarted");
+  }
+
+  override async alarm(): Promise<void> {
+    await this.alarms.runDue();
+    await this.alarms.reschedule();
+  }
+
+  // ---- the segment view ----------------------------------------------------------------------
+
+  /** The Overlord committed segment changes: bring the view up to date (coalesced, one run at a time). */
+  async segmentsChanged(): Promise<void> {
+    await this.sync();
+  }
+
+  /** Syncs now and answers the view's size and watermark (operators, tests). */
+  async syncSegments(): Promise<RpcResult<{ segments: number; overshadowed: number; watermark: number }>> {
+    return rpcResult(async () => {
+      await this.sync();
+      return { segments: this.view.size, overshadowed: this.view.overshadowedCount(), watermark: this.watermark.seq };
+    });
+  }
+
+  /** One sync at a time; a request during a run makes exactly one more run after it. */
+  private sync(): Promise<void> {
+    if (this.syncRun) {
+      this.syncAgain = true;
+      return this.syncRun;
+    }
+    this.syncRun = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncOnce();
+        } while (this.syncAgain);
+      } finally {
+        this.syncRun = null;
+      }
+    })();
+    return this.syncRun;
+  }
+
+  /**
+   * Applies every segment row changed past the watermark, page by page. The watermark moves only
+   * after a whole page is applied, so a failed read leaves the view as it was (the next sync
+   * retries from the same place).
+   */
+  private async syncOnce(): Promise<void> {
+    const PAGE = 5_000;
+    for (;;) {
+      const rows = await this.segments.changesSince(this.watermark.seq, this.watermark.id, PAGE);
+      for (const r of rows) this.view.upsert(viewRowOf(r));
+      if (rows.length > 0) {
+        const last = rows[rows.length - 1]!;
+        this.watermark = { seq: last.change_seq, id: last.id };
+      }
+      if (rows.length < PAGE) break;
+    }
+    this.lastSyncAt = this.now();
+    await this.alarms.reschedule();
   }
 
   /** Runs a decision, then answers once its statements are committed. */
@@ -159,6 +258,6 @@ export class Coordinator extends DurableObject<Env> {
 
   async status(): Promise<ObjectStatus> {
     const history = this.lifecycle.history();
-    return { term: this.term, stage: this.lifecycle.stage, startedAt: toIso(history[0]!.at), stages: history.map((h) => ({ stage: h.stage, at: toIso(h.at) })) };
+    return { term: this.term, stage: this.lifecycle.stage, startedAt: toIso(history[0]!.at), stages: history.map((h) => ({ stage: h.stage, at: toIso(h.at) })), segments: this.view.size };
   }
 }

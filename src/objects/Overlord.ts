@@ -11,6 +11,7 @@ import type { Env } from "../env.ts";
 import { runnerTimeoutsDuty } from "../duties/runnerTimeouts.ts";
 import { auditEntryJson } from "../metadata/auditLog.ts";
 import { OverlordStore } from "../metadata/overlordStore.ts";
+import { coordinatorName } from "./names.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configOf, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
@@ -122,7 +123,7 @@ export class Overlord extends DurableObject<Env> {
     core.runner.markTouched();
     await this.store.commit(ws, this.now());
     this.core = core;
-    this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable() });
+    this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable(), segmentsChanged: () => this.nudgeCoordinator() });
     this.lifecycle.reach("metadataSynced");
     await this.alarms.reschedule();
     this.lifecycle.reach("serving");
@@ -310,8 +311,20 @@ export class Overlord extends DurableObject<Env> {
   async markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
     return rpcResult(async () => {
       await this.fenceCoordinator(coordinatorTerm);
-      return this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now()));
+      return this.marked(await this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now())));
     });
+  }
+
+  /** After segment rows changed: the Coordinator's view catches up at once instead of at its next poll. */
+  private nudgeCoordinator(): void {
+    void this.env.COORDINATOR.getByName(coordinatorName(this.env))
+      .segmentsChanged()
+      .catch((err: unknown) => console.warn("could not nudge the Coordinator after a segment change (its poll will catch up):", err));
+  }
+
+  private marked(n: number): number {
+    if (n > 0) this.nudgeCoordinator();
+    return n;
   }
 
   private async fenceCoordinator(term: number): Promise<void> {
@@ -326,7 +339,7 @@ export class Overlord extends DurableObject<Env> {
 
   /** An operator's marking of segments used or unused, serialised with the data source's publishes. */
   async markSegments(dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
-    return rpcResult(() => this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now())));
+    return rpcResult(async () => this.marked(await this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now()))));
   }
 
   // ---- task actions --------------------------------------------------------------------------

@@ -54,6 +54,8 @@ export interface ActionHost {
   now(): number;
   /** Makes the lock changes collected so far durable (group commit). */
   durable(): Promise<void>;
+  /** Segment rows were committed (published or marked): the Coordinator's view may catch up now. */
+  segmentsChanged(): void;
 }
 
 const MAX_LOCK_WAIT_MS = 25_000;
@@ -124,7 +126,11 @@ export class TaskActions {
         const interval = parseInterval(action.interval, "interval", ANY);
         this.requireDataSource(entry, action.dataSource);
         this.requireLock(entry, interval);
-        return this.mutex.run(action.dataSource, () => this.host.segments.markUnusedInInterval(action.dataSource, interval, action.versions ?? null, this.host.now()));
+        return this.mutex.run(action.dataSource, async () => {
+          const n = await this.host.segments.markUnusedInInterval(action.dataSource, interval, action.versions ?? null, this.host.now());
+          if (n > 0) this.host.segmentsChanged();
+          return n;
+        });
       }
       case "segmentNuke":
         return this.nuke(entry, action.segments as DataSegment[]);
@@ -241,6 +247,7 @@ export class TaskActions {
         if (clash.length > 0) return { segments: [], success: false, errorMsg: `Segment [${clash[0]!.id}] already exists` };
         if (entry.status !== "RUNNING") throw new DruidError("FORBIDDEN", `Task [${entry.task.id}] is no longer running`, "taskNotRunning");
         await this.host.segments.publish(segments, entry.task.id, this.host.now());
+        this.host.segmentsChanged();
         return { segments, success: true, errorMsg: null };
       } finally {
         lockbox.unpin(entry.task.id);

@@ -17,7 +17,7 @@ function setup() {
   const o = overlord();
   const segments = new MemorySegments();
   let durable = 0;
-  const actions = new TaskActions({ locks: o.core.queue, segments, now: o.now, durable: async () => void durable++ });
+  const actions = new TaskActions({ locks: o.core.queue, segments, now: o.now, durable: async () => void durable++, segmentsChanged: () => {} });
   return {
     o,
     segments,

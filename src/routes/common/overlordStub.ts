@@ -4,10 +4,10 @@
  */
 import type { Env } from "../../env.ts";
 import type { Overlord } from "../../objects/Overlord.ts";
+import { overlordName } from "../../objects/names.ts";
 import { unwrappingStub, type UnwrappedApi } from "../../platform/rpc.ts";
 
 export type OverlordApi = UnwrappedApi<Overlord>;
 
-export const overlordName = (env: Env): string => (typeof env.OVERLORD_NAME === "string" && env.OVERLORD_NAME) || "overlord";
 
 export const overlord = (env: Env): OverlordApi => unwrappingStub<Overlord>(env.OVERLORD.getByName(overlordName(env)));
