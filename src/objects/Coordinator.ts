@@ -14,6 +14,9 @@ import { SegmentView } from "../coordinator/segmentView.ts";
 import { SegmentStore, type SegmentChangeRow } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
 import { corePartitionsOf } from "../segments/dataSegment.ts";
+import { markOvershadowedUnused } from "../duties/markOvershadowedUnused.ts";
+import { DutyGroupStats } from "../platform/dutyGroups.ts";
+import { overlordName } from "./names.ts";
 import { auditEntryJson } from "../metadata/auditLog.ts";
 import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
@@ -79,16 +82,24 @@ export class Coordinator extends DurableObject<Env> {
   private syncAgain = false;
   private readonly segments: SegmentStore;
   private readonly alarms: AlarmScheduler;
+  /** Druid's HistoricalManagementDuties (what needs no data nodes so far: markOvershadowedUnused). */
+  private readonly historical: DutyGroupStats;
+  /** When the historical duties next run: at once after news (a sync that saw overshadowing), else a period after the last run. */
+  private historicalDueAt = 0;
+  private leaderSince = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.lifecycle = new Lifecycle(COORDINATOR_STAGES, () => this.clock.now());
     this.store = new CoordinatorStore(env.DB);
     this.segments = new SegmentStore(env.DB);
-    const pollMs = coordinatorConfigOf(env).segmentsPollDurationMs;
+    const dutyConfig = coordinatorConfigOf(env);
+    const pollMs = dutyConfig.segmentsPollDurationMs;
+    this.historical = new DutyGroupStats("HistoricalManagementDuties", dutyConfig.periodMs, ["MarkOvershadowedSegmentsAsUnused"]);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
     this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.lastSyncAt + pollMs, run: () => this.sync() });
+    this.alarms.register({ name: "historicalDuties", nextRunAt: () => this.historicalDueAt, run: () => this.runHistoricalDuties(dutyConfig.periodMs) });
     this.commits = new GroupCommit(
       {
         take: () => {
@@ -113,6 +124,7 @@ export class Coordinator extends DurableObject<Env> {
   private async becomeLeader(): Promise<void> {
     this.lifecycle = new Lifecycle(COORDINATOR_STAGES, () => this.clock.now());
     this.term = await nextTerm(this.ctx.storage);
+    this.leaderSince = this.now();
     this.lifecycle.reach("termTaken");
     const [rules, config] = await Promise.all([this.store.loadRules(), this.store.loadConfig(DYNAMIC_CONFIG_KEY)]);
     this.rules = new Map();
@@ -135,6 +147,7 @@ export class Coordinator extends DurableObject<Env> {
     await this.syncOnce(); // cold start: the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
+    this.historicalDueAt = this.now();
     await this.alarms.reschedule();
     this.lifecycle.reach("dutiesStarted");
   }
@@ -195,7 +208,37 @@ export class Coordinator extends DurableObject<Env> {
       if (rows.length < PAGE) break;
     }
     this.lastSyncAt = this.now();
+    // event-driven: overshadowed segments in view bring the duties forward (the period is the ceiling)
+    if (this.lifecycle.reached("serving") && this.view.overshadowedCount() > 0) this.historicalDueAt = Math.min(this.historicalDueAt, this.lastSyncAt);
     await this.alarms.reschedule();
+  }
+
+  /** One run of the historical duties; the next is due a period later unless news brings it forward. */
+  private async runHistoricalDuties(periodMs: number): Promise<void> {
+    const start = this.now();
+    this.historicalDueAt = start + periodMs;
+    const stats = await markOvershadowedUnused({
+      view: this.view,
+      config: () => this.dynamicConfig,
+      now: () => this.now(),
+      leaderSince: () => this.leaderSince,
+      markUnused: async (dataSource, ids) => {
+        const r = await this.env.OVERLORD.getByName(overlordName(this.env)).markSegmentsForCoordinator(this.term, dataSource, { kind: "ids", used: false, ids });
+        if (!r.ok) throw new Error(`the Overlord refused marking overshadowed segments of [${dataSource}]: ${r.error.errorMessage}`);
+        return r.value;
+      },
+    });
+    // what was marked leaves the view at the next sync (the Overlord's nudge); sync now to converge
+    if (stats.marked > 0) await this.syncOnce();
+    this.historical.ran(start, this.now());
+    this.lastHistoricalStats = stats;
+  }
+
+  private lastHistoricalStats: { skipped: string | null; overshadowed: number; marked: number } | null = null;
+
+  /** Druid's DutyGroupStatus list, with the last run's counts (druid-edge). */
+  async duties() {
+    return rpcResult(() => ({ dutyGroups: [{ ...this.historical.toJSON(toIso), lastRunStats: this.lastHistoricalStats }] }));
   }
 
   /** Runs a decision, then answers once its statements are committed. */

@@ -44,6 +44,7 @@ export function coordinatorConfigRoutes(router: RouterType<Req, [Ctx]>) {
   });
 
   router.get("/druid/coordinator/v1/config", async (_req, ctx) => json(await coordinator(ctx.env).getDynamicConfig()));
+  router.get("/druid/coordinator/v1/duties", async (_req, ctx) => json(await coordinator(ctx.env).duties()));
 
   router.post("/druid/coordinator/v1/config", async (req, ctx) => {
     const patch = await readJson(req, ctx.maxBodyBytes);
