@@ -220,3 +220,35 @@ describe("segment queries never exceed D1's bound-parameter limit", () => {
     expect((await api("GET", `/druid/coordinator/v1/metadata/segments?${many}`)).status).toBe(400);
   });
 });
+
+describe("the deprecated Coordinator-path data source endpoints go through the Overlord", () => {
+  it("submits a kill task with Druid's api-issued id for DELETE .../datasources/{ds}/intervals/{interval}, and refuses a bad interval", async () => {
+    const ds = uniqueDs("apikill");
+    const r = await api("DELETE", `/druid/coordinator/v1/datasources/${ds}/intervals/2024-03-01_2024-03-02`);
+    expect(r.status).toBe(200);
+    const tasks = (await api("GET", `/druid/indexer/v1/tasks?datasource=${ds}`)).json;
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toMatchObject({ type: "kill", dataSource: ds });
+    expect(tasks[0].id).toMatch(new RegExp(`^api-issued_kill_${ds}_2024-03-01T00:00:00.000Z_2024-03-02T00:00:00.000Z_`));
+    const payload = (await api("GET", `/druid/indexer/v1/task/${tasks[0].id}`)).json.payload;
+    expect(payload).toMatchObject({ type: "kill", dataSource: ds, interval: "2024-03-01T00:00:00.000Z/2024-03-02T00:00:00.000Z" });
+    const viaQuery = await api("DELETE", `/druid/coordinator/v1/datasources/${ds}?kill=true&interval=2024-03-02_2024-03-03`);
+    expect(viaQuery.status).toBe(200);
+    expect((await api("GET", `/druid/indexer/v1/tasks?datasource=${ds}`)).json).toHaveLength(2);
+    for (const bad of ["nope", "2024-03-01_2024-03-01", "2024-03-02_2024-03-01"]) {
+      const refused = await api("DELETE", `/druid/coordinator/v1/datasources/${ds}/intervals/${bad}`);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toBe("druidException");
+    }
+    expect((await api("GET", `/druid/indexer/v1/tasks?datasource=${ds}`)).json).toHaveLength(2);
+  });
+
+  it("marks all segments unused for DELETE .../datasources/{ds} and the non-overshadowed ones used for POST", async () => {
+    const ds = uniqueDs("coordmark");
+    const t = await runTask(indexTask(ds, ["2024-03-01/2024-03-02"]), ds);
+    const v = (await act(t, { type: "lockList" })).json.result[0].version;
+    await act(t, { type: "segmentTransactionalInsert", segments: [segment(ds, DAY1, v, 0, 1)] });
+    expect((await api("DELETE", `/druid/coordinator/v1/datasources/${ds}`)).json).toEqual({ numChangedSegments: 1, segmentStateChanged: true });
+    expect((await api("POST", `/druid/coordinator/v1/datasources/${ds}`)).json).toEqual({ numChangedSegments: 1, segmentStateChanged: true });
+  });
+});

@@ -9,9 +9,11 @@ import type { MarkRequest } from "../../overlord/segmentMarking.ts";
 import { parseSegmentId } from "../../segments/segmentId.ts";
 import { MAX_FILTER_VERSIONS } from "../../shared/filterLimits.ts";
 import { validateId } from "../../shared/ids.ts";
-import { parseInterval } from "../../shared/intervals.ts";
+import { formatPathInterval, parseInterval, toIso } from "../../shared/intervals.ts";
+import { randomSuffix } from "../../shared/ids.ts";
 import { json, param, readJson, text, type Ctx, type Req } from "../common/http.ts";
 import { overlord } from "../common/overlordStub.ts";
+import { parseTasks } from "./tasks.ts";
 
 const dsParam = (req: Req) => validateId(param(req, "ds"), "dataSource");
 
@@ -56,6 +58,21 @@ async function markOne(req: Req, ctx: Ctx, used: boolean): Promise<Response> {
 const markAllUsed = async (req: Req, ctx: Ctx) => changed(await overlord(ctx.env).markSegments(dsParam(req), { kind: "allUsed" }));
 const markAllUnused = async (req: Req, ctx: Ctx) => changed(await overlord(ctx.env).markSegments(dsParam(req), { kind: "allUnused" }));
 
+/**
+ * Druid's deprecated Coordinator-path kill (`DELETE .../datasources/{ds}/intervals/{interval}`,
+ * or `DELETE .../datasources/{ds}?kill=true&interval=`): a `kill` task with Druid's
+ * `api-issued` id prefix, submitted to the Overlord like any task (it deletes unused segments).
+ */
+async function submitKill(req: Req, ctx: Ctx, intervalText: string | undefined): Promise<Response> {
+  const ds = dsParam(req);
+  const interval = parseInterval(intervalText, "interval", { allowUnderscore: true });
+  const now = Date.now();
+  const id = `api-issued_kill_${ds}_${formatPathInterval(interval)}_${toIso(now)}_${randomSuffix()}`;
+  const [task] = parseTasks([{ type: "kill", id, dataSource: ds, interval: `${toIso(interval.start)}/${toIso(interval.end)}` }], ctx, now);
+  await overlord(ctx.env).submit([task!]);
+  return text("", 200);
+}
+
 export function segmentMarkingRoutes(router: RouterType<Req, [Ctx]>) {
   for (const base of ["/druid/indexer/v1/datasources", "/druid/coordinator/v1/datasources"]) {
     router.post(`${base}/:ds/markUsed`, (req, ctx) => markBy(req, ctx, true));
@@ -65,5 +82,11 @@ export function segmentMarkingRoutes(router: RouterType<Req, [Ctx]>) {
   }
   router.post("/druid/indexer/v1/datasources/:ds", markAllUsed);
   router.delete("/druid/indexer/v1/datasources/:ds", markAllUnused);
+  // the deprecated Coordinator paths, forwarded to the Overlord as Druid's Coordinator does
+  router.post("/druid/coordinator/v1/datasources/:ds", markAllUsed);
+  router.delete("/druid/coordinator/v1/datasources/:ds/intervals/:interval", (req, ctx) => submitKill(req, ctx, param(req, "interval")));
+  router.delete("/druid/coordinator/v1/datasources/:ds", (req, ctx) =>
+    req.query["kill"] === "true" ? submitKill(req, ctx, typeof req.query["interval"] === "string" ? req.query["interval"] : undefined) : markAllUnused(req, ctx),
+  );
 
 }

@@ -13,7 +13,7 @@ import { overlord } from "../common/overlordStub.ts";
 
 const STATES = ["pending", "waiting", "running", "complete"] as const;
 
-function parseTasks(inputs: unknown[], ctx: Ctx, now: number): Task[] {
+export function parseTasks(inputs: unknown[], ctx: Ctx, now: number): Task[] {
   const { defaultContext, maxTaskPayloadBytes: maxPayloadBytes, testTaskTypes } = ctx.config;
   return inputs.map((input, i) => {
     try {
