@@ -172,6 +172,14 @@ export class Coordinator extends DurableObject<Env> {
     });
   }
 
+  /** Ids of the overshadowed used segments of these data sources (all when null), after a sync: as current as D1. */
+  async overshadowedIds(dataSources: string[] | null): Promise<RpcResult<string[]>> {
+    return rpcResult(async () => {
+      await this.sync();
+      return (dataSources ?? this.view.dataSources()).flatMap((ds) => this.view.overshadowedIds(ds));
+    });
+  }
+
   /** One sync at a time; a request during a run makes exactly one more run after it. */
   private sync(): Promise<void> {
     if (this.syncRun) {

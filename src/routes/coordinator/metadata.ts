@@ -5,13 +5,13 @@
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
-import { SegmentTimeline } from "../../segments/timeline.ts";
 import { MAX_FILTER_DATASOURCES } from "../../shared/filterLimits.ts";
 import { SegmentStore, type SegmentRecord } from "../../metadata/segmentStore.ts";
 import { invalidInput } from "../../shared/errors.ts";
 import type { DataSegment } from "../../segments/dataSegment.ts";
 import { parseInterval, toIso } from "../../shared/intervals.ts";
 import { validateId, validateTaskId } from "../../shared/ids.ts";
+import { coordinator } from "../common/coordinatorStub.ts";
 import { flag, json, param, query, readJson, text, type Ctx, type Req } from "../common/http.ts";
 
 const store = (ctx: Ctx) => new SegmentStore(ctx.env.DB);
@@ -21,11 +21,11 @@ function immutableDataSource(name: string, segments: DataSegment[]) {
   return { name, properties: { created: toIso(Date.now()) }, segments };
 }
 
-function withStatus(records: SegmentRecord[]) {
-  const overshadowed = new Set(new SegmentTimeline(records.map((r) => r.segment)).overshadowed());
+/** Druid's SegmentStatusInCluster; overshadowed status comes from the Coordinator's view (synced first). */
+function withStatus(records: SegmentRecord[], overshadowed: ReadonlySet<string>) {
   return records.map((r) => ({
     ...r.segment,
-    overshadowed: overshadowed.has(r.segment),
+    overshadowed: overshadowed.has(r.id),
     replicationFactor: 0,
     numRows: r.numRows ?? (typeof r.segment["totalRows"] === "number" ? r.segment["totalRows"] : 0),
     realtime: false,
@@ -61,7 +61,7 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
     const dataSources = raw === undefined ? null : (Array.isArray(raw) ? raw : [raw]).map((d) => validateId(d, "datasources"));
     if (dataSources && dataSources.length > MAX_FILTER_DATASOURCES) throw invalidInput(`Invalid [datasources]: at most [${MAX_FILTER_DATASOURCES}] data sources per request`);
     const used = await store(ctx).allUsed(dataSources);
-    if (flag(req, "includeOvershadowedStatus")) return json(withStatus(used));
+    if (flag(req, "includeOvershadowedStatus")) return json(withStatus(used, new Set(await coordinator(ctx.env).overshadowedIds(dataSources))));
     return json(used.map((r) => r.segment));
   });
 
