@@ -11,7 +11,8 @@ import type { Env } from "../env.ts";
 import { runnerTimeoutsDuty } from "../duties/runnerTimeouts.ts";
 import { auditEntryJson } from "../metadata/auditLog.ts";
 import { OverlordStore } from "../metadata/overlordStore.ts";
-import { coordinatorName } from "./names.ts";
+import { assertUploadAllowed } from "./overlord/agentUploads.ts";
+import { CoordinatorLink } from "./overlord/coordinatorLink.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configOf, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
@@ -33,7 +34,7 @@ import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import type { PollRequest } from "../protocol/agent.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
-import { DruidError, notFound } from "../shared/errors.ts";
+import { DruidError } from "../shared/errors.ts";
 import { toIso } from "../shared/intervals.ts";
 import { WorkerKeyDigests } from "../shared/workerKey.ts";
 import { credentialSubject, PollAnswers } from "./overlord/pollAnswers.ts";
@@ -63,20 +64,20 @@ export class Overlord extends DurableObject<Env> {
   /** Held agent polls by worker host; each answers with JSON text, or null for "no news". */
   private readonly held = new HeldPolls<Counter, string>();
   private readonly credentials: TaskCredentials;
-  private readonly workerKeys = new WorkerKeyDigests();
+  readonly workerKeys = new WorkerKeyDigests();
   private readonly alarms: AlarmScheduler;
   private readonly segments: SegmentStore;
   private readonly reads: TaskReads;
   private readonly answers: PollAnswers;
   private actions!: TaskActions;
   lifecycle: Lifecycle<(typeof OVERLORD_STAGES)[number]>;
-  /** The highest Coordinator term seen (persisted): a superseded Coordinator cannot write. */
-  private coordinatorTerm = 0;
+  private readonly coordinator: CoordinatorLink;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.lifecycle = new Lifecycle(OVERLORD_STAGES, () => this.now());
     this.config = configOf(env);
+    this.coordinator = new CoordinatorLink(ctx.storage, env);
     this.store = new OverlordStore(env.DB);
     this.segments = new SegmentStore(env.DB);
     this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);
@@ -111,7 +112,7 @@ export class Overlord extends DurableObject<Env> {
   private async becomeLeader(): Promise<void> {
     this.lifecycle = new Lifecycle(OVERLORD_STAGES, () => this.now());
     const term = await nextTerm(this.ctx.storage);
-    this.coordinatorTerm = (await this.ctx.storage.get<number>("coordinatorTerm")) ?? 0;
+    await this.coordinator.load();
     this.lifecycle.reach("termTaken");
     const state = await loadStoredState(this.store);
     this.held.releaseAll();
@@ -123,7 +124,7 @@ export class Overlord extends DurableObject<Env> {
     core.runner.markTouched();
     await this.store.commit(ws, this.now());
     this.core = core;
-    this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable(), segmentsChanged: () => this.nudgeCoordinator() });
+    this.actions = new TaskActions({ locks: core.queue, segments: this.segments, now: () => this.now(), durable: () => this.durable(), segmentsChanged: () => this.coordinator.nudge() });
     this.lifecycle.reach("metadataSynced");
     await this.alarms.reschedule();
     this.lifecycle.reach("serving");
@@ -274,20 +275,10 @@ export class Overlord extends DurableObject<Env> {
     else void this.answers.build(reply).then(h.resolve, () => h.resolve(null));
   }
 
-  /** Refuses unless the agent holding `workerKey` holds worker `host`, to which the task was assigned. */
-  private async assertAssignedTo(taskId: string, host: string, workerKey: string): Promise<void> {
-    const keyDigest = await this.workerKeys.digest(workerKey);
-    if (!this.core.runner.holdsWorker(host, keyDigest)) {
-      throw new DruidError("FORBIDDEN", `The worker key does not belong to the agent holding worker [${host}]`, "workerKeyRefused");
-    }
-    const e = this.core.queue.get(taskId);
-    const worker = e ? e.worker : (await this.store.getTask(taskId))?.worker;
-    if (worker !== host) throw notFound(`Task [${taskId}] was not assigned to worker [${host}]`);
-  }
-
+  /** A task's log from the agent holding its worker (objects/overlord/agentUploads.ts). */
   async putLog(host: string, workerKey: string, taskId: string, log: string): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await this.assertAssignedTo(taskId, host, workerKey);
+      await assertUploadAllowed(this, taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
       await this.durable();
     });
@@ -295,7 +286,7 @@ export class Overlord extends DurableObject<Env> {
 
   async putReports(host: string, workerKey: string, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await this.assertAssignedTo(taskId, host, workerKey);
+      await assertUploadAllowed(this, taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
       await this.durable();
     });
@@ -304,37 +295,19 @@ export class Overlord extends DurableObject<Env> {
   // ---- segments ------------------------------------------------------------------------------
 
   /**
-   * The Coordinator's marking (overshadowed segments, kills), fenced by its term: a call from an
-   * incarnation older than one already seen is refused, so a superseded Coordinator still
-   * finishing a duty cannot write. The highest term is persisted before the write is made.
+   * The Coordinator's marking (overshadowed segments, kills), fenced by its term
+   * (overlord/coordinatorLink.ts): a superseded Coordinator still finishing a duty cannot write.
    */
   async markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
     return rpcResult(async () => {
-      await this.fenceCoordinator(coordinatorTerm);
+      await this.coordinator.fence(coordinatorTerm);
       return this.marked(await this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now())));
     });
   }
 
-  /** After segment rows changed: the Coordinator's view catches up at once instead of at its next poll. */
-  private nudgeCoordinator(): void {
-    void this.env.COORDINATOR.getByName(coordinatorName(this.env))
-      .segmentsChanged()
-      .catch((err: unknown) => console.warn("could not nudge the Coordinator after a segment change (its poll will catch up):", err));
-  }
-
   private marked(n: number): number {
-    if (n > 0) this.nudgeCoordinator();
+    if (n > 0) this.coordinator.nudge();
     return n;
-  }
-
-  private async fenceCoordinator(term: number): Promise<void> {
-    if (!Number.isInteger(term) || term < this.coordinatorTerm) {
-      throw new DruidError("CONFLICT", `Coordinator term [${term}] is older than [${this.coordinatorTerm}]: a superseded Coordinator cannot write`, "staleCoordinatorTerm");
-    }
-    if (term > this.coordinatorTerm) {
-      this.coordinatorTerm = term;
-      await this.ctx.storage.put("coordinatorTerm", term);
-    }
   }
 
   /** An operator's marking of segments used or unused, serialised with the data source's publishes. */
