@@ -7,7 +7,7 @@
  * Defaults and checks are Druid's (CoordinatorKillConfigs, KillUnusedSegmentsConfig,
  * MetadataCleanupConfig, CoordinatorPeriodConfig). docs/configuration.md lists every variable.
  */
-import { DruidError } from "../shared/errors.ts";
+import { cachedPerEnv } from "../platform/settings.ts";
 import { parsePeriod } from "../shared/intervals.ts";
 
 /** One metadata cleanup duty (Druid's MetadataCleanupConfig). */
@@ -203,22 +203,5 @@ export function coordinatorConfigFromEnv(env: Record<string, unknown>): Coordina
 /** Druid's defaults (the settings of an empty environment). */
 export const DEFAULT_COORDINATOR_CONFIG: Readonly<CoordinatorDutyConfig> = coordinatorConfigFromEnv({});
 
-const parsed = new WeakMap<object, CoordinatorDutyConfig>();
-
-/**
- * The settings of this Worker's environment, parsed once per environment object, like the
- * Overlord's `configOf`. A bad value is a configuration error (503 "misconfigured" naming the
- * variable) rather than a failure somewhere in a duty later.
- */
-export function coordinatorConfigOf(env: Record<string, unknown>): CoordinatorDutyConfig {
-  let cfg = parsed.get(env);
-  if (!cfg) {
-    try {
-      cfg = coordinatorConfigFromEnv(env);
-    } catch (err) {
-      throw new DruidError("SERVICE_UNAVAILABLE", `Configuration error: ${err instanceof Error ? err.message : String(err)}`, "misconfigured");
-    }
-    parsed.set(env, cfg);
-  }
-  return cfg;
-}
+/** The Coordinator's duty settings of this environment, parsed once (platform/settings.ts). */
+export const coordinatorConfigOf = cachedPerEnv(coordinatorConfigFromEnv);

@@ -8,6 +8,13 @@ import type { AuditRecord } from "../overlord/writes.ts";
 
 export type AuditTable = "audit" | "coordinator_audit";
 
+/** Who made a change and why (Druid's AuditInfo, from X-Druid-Author / X-Druid-Comment). */
+export interface AuditInfo {
+  author: string;
+  comment: string;
+  ip: string;
+}
+
 export interface AuditFilter {
   key?: string;
   type?: string;

@@ -36,8 +36,6 @@ export interface StoredLock {
 /** A worker as read back (rows written before worker keys have none). */
 export type WorkerRow = Omit<WorkerRecord, "lastSeenMs" | "payload"> & { payload: Omit<WorkerRecord["payload"], "keyDigest"> & { keyDigest?: string | null } };
 
-/** An audit entry as read back. */
-export type AuditRow = AuditRecord;
 
 
 function locationText(l: TaskLocation): string | null {
@@ -259,7 +257,7 @@ export class OverlordStore {
     return row ? JSON.parse(row.payload) : null;
   }
 
-  async auditHistory(filter: { key: string; sinceMs?: number; count?: number }): Promise<AuditRow[]> {
+  async auditHistory(filter: { key: string; sinceMs?: number; count?: number }): Promise<AuditRecord[]> {
     return this.audit.history(filter);
   }
 }

@@ -10,14 +10,13 @@ import type { Env } from "../env.ts";
 import { DEFAULT_DYNAMIC_CONFIG, DYNAMIC_CONFIG_KEY, dynamicConfigFromStored, mergeDynamicConfig, type CoordinatorDynamicConfig } from "../coordinator/dynamicConfig.ts";
 import { coordinatorConfigOf } from "../coordinator/dutyConfig.ts";
 import { DEFAULT_RULES, DEFAULT_RULES_KEY, effectiveRules, parseRules, type Rule } from "../coordinator/rules.ts";
-import { SegmentView } from "../coordinator/segmentView.ts";
-import { SegmentStore, type SegmentChangeRow } from "../metadata/segmentStore.ts";
+import { SegmentStore } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
-import { corePartitionsOf } from "../segments/dataSegment.ts";
 import { markOvershadowedUnused } from "../duties/markOvershadowedUnused.ts";
 import { DutyGroupStats } from "../platform/dutyGroups.ts";
+import { SegmentSync } from "./coordinator/segmentSync.ts";
 import { overlordName } from "./names.ts";
-import { auditEntryJson } from "../metadata/auditLog.ts";
+import { auditEntryJson, type AuditInfo } from "../metadata/auditLog.ts";
 import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { GroupCommit } from "../platform/groupCommit.ts";
@@ -26,11 +25,7 @@ import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import { toIso } from "../shared/intervals.ts";
 
-export interface AuditInfo {
-  author: string;
-  comment: string;
-  ip: string;
-}
+
 
 /** Druid's Coordinator lifecycle (INIT → NORMAL → SERVER → ANNOUNCEMENTS), in this object's terms. */
 export const COORDINATOR_STAGES = ["starting", "termTaken", "metadataSynced", "serving", "dutiesStarted"] as const;
@@ -43,22 +38,6 @@ export interface ObjectStatus {
   stages: Array<{ stage: string; at: string }>;
   /** Used segments in the view. */
   segments: number;
-}
-
-/** A changed segment row as the view takes it (an unused row removes the segment). */
-function viewRowOf(r: SegmentChangeRow) {
-  const spec = { type: r.spec_type ?? "numbered", ...(r.partitions !== null ? { partitions: r.partitions } : {}), ...(r.core_partitions !== null ? { numCorePartitions: r.core_partitions } : {}) };
-  return {
-    id: r.id,
-    dataSource: r.datasource,
-    start: r.start_ms,
-    end: r.end_ms,
-    version: r.version,
-    partitionNum: r.partition_num,
-    corePartitions: corePartitionsOf(spec),
-    size: typeof r.size === "number" ? r.size : 0,
-    used: r.used === 1,
-  };
 }
 
 export class Coordinator extends DurableObject<Env> {
@@ -74,12 +53,7 @@ export class Coordinator extends DurableObject<Env> {
   private pending: D1PreparedStatement[] = [];
   private readonly commits: GroupCommit<D1PreparedStatement[]>;
   /** Every used segment, columnar (coordinator/segmentView.ts), kept current from the change sequence. */
-  private view = new SegmentView();
-  /** The last change applied to the view: rows after it are news. */
-  private watermark = { seq: -1, id: "" };
-  private lastSyncAt = 0;
-  private syncRun: Promise<void> | null = null;
-  private syncAgain = false;
+  private segmentSync!: SegmentSync;
   private readonly segments: SegmentStore;
   private readonly alarms: AlarmScheduler;
   /** Druid's HistoricalManagementDuties (what needs no data nodes so far: markOvershadowedUnused). */
@@ -98,7 +72,7 @@ export class Coordinator extends DurableObject<Env> {
     this.historical = new DutyGroupStats("HistoricalManagementDuties", dutyConfig.periodMs, ["MarkOvershadowedSegmentsAsUnused"]);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
-    this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.lastSyncAt + pollMs, run: () => this.sync() });
+    this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.segmentSync.lastSyncAt + pollMs, run: () => this.segmentSync.sync() });
     this.alarms.register({ name: "historicalDuties", nextRunAt: () => this.historicalDueAt, run: () => this.runHistoricalDuties(dutyConfig.periodMs) });
     this.commits = new GroupCommit(
       {
@@ -142,9 +116,8 @@ export class Coordinator extends DurableObject<Env> {
       console.error("the stored Coordinator dynamic config no longer validates; Druid's defaults are in force until it is replaced:", err);
       this.dynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
     }
-    this.view = new SegmentView();
-    this.watermark = { seq: -1, id: "" };
-    await this.syncOnce(); // cold start: the whole view, in pages
+    this.segmentSync = new SegmentSync(this.segments, () => this.now(), () => this.afterSync());
+    await this.segmentSync.once(); // cold start: the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
     this.historicalDueAt = this.now();
@@ -161,64 +134,33 @@ export class Coordinator extends DurableObject<Env> {
 
   /** The Overlord committed segment changes: bring the view up to date (coalesced, one run at a time). */
   async segmentsChanged(): Promise<void> {
-    await this.sync();
+    await this.segmentSync.sync();
   }
 
   /** Syncs now and answers the view's size and watermark (operators, tests). */
   async syncSegments(): Promise<RpcResult<{ segments: number; overshadowed: number; watermark: number }>> {
     return rpcResult(async () => {
-      await this.sync();
-      return { segments: this.view.size, overshadowed: this.view.overshadowedCount(), watermark: this.watermark.seq };
+      await this.segmentSync.sync();
+      return { segments: this.view.size, overshadowed: this.view.overshadowedCount(), watermark: this.segmentSync.watermarkSeq };
     });
   }
 
   /** Ids of the overshadowed used segments of these data sources (all when null), after a sync: as current as D1. */
   async overshadowedIds(dataSources: string[] | null): Promise<RpcResult<string[]>> {
     return rpcResult(async () => {
-      await this.sync();
+      await this.segmentSync.sync();
       return (dataSources ?? this.view.dataSources()).flatMap((ds) => this.view.overshadowedIds(ds));
     });
   }
 
-  /** One sync at a time; a request during a run makes exactly one more run after it. */
-  private sync(): Promise<void> {
-    if (this.syncRun) {
-      this.syncAgain = true;
-      return this.syncRun;
-    }
-    this.syncRun = (async () => {
-      try {
-        do {
-          this.syncAgain = false;
-          await this.syncOnce();
-        } while (this.syncAgain);
-      } finally {
-        this.syncRun = null;
-      }
-    })();
-    return this.syncRun;
+  /** Overshadowed segments in view bring the duties forward (the period is only the ceiling). */
+  private async afterSync(): Promise<void> {
+    if (this.lifecycle.reached("serving") && this.view.overshadowedCount() > 0) this.historicalDueAt = Math.min(this.historicalDueAt, this.now());
+    await this.alarms.reschedule();
   }
 
-  /**
-   * Applies every segment row changed past the watermark, page by page. The watermark moves only
-   * after a whole page is applied, so a failed read leaves the view as it was (the next sync
-   * retries from the same place).
-   */
-  private async syncOnce(): Promise<void> {
-    const PAGE = 5_000;
-    for (;;) {
-      const rows = await this.segments.changesSince(this.watermark.seq, this.watermark.id, PAGE);
-      for (const r of rows) this.view.upsert(viewRowOf(r));
-      if (rows.length > 0) {
-        const last = rows[rows.length - 1]!;
-        this.watermark = { seq: last.change_seq, id: last.id };
-      }
-      if (rows.length < PAGE) break;
-    }
-    this.lastSyncAt = this.now();
-    // event-driven: overshadowed segments in view bring the duties forward (the period is the ceiling)
-    if (this.lifecycle.reached("serving") && this.view.overshadowedCount() > 0) this.historicalDueAt = Math.min(this.historicalDueAt, this.lastSyncAt);
-    await this.alarms.reschedule();
+  private get view() {
+    return this.segmentSync.view;
   }
 
   /** One run of the historical duties; the next is due a period later unless news brings it forward. */
@@ -237,7 +179,7 @@ export class Coordinator extends DurableObject<Env> {
       },
     });
     // what was marked leaves the view at the next sync (the Overlord's nudge); sync now to converge
-    if (stats.marked > 0) await this.syncOnce();
+    if (stats.marked > 0) await this.segmentSync.once();
     this.historical.ran(start, this.now());
     this.lastHistoricalStats = stats;
   }
@@ -308,7 +250,6 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   async status(): Promise<ObjectStatus> {
-    const history = this.lifecycle.history();
-    return { term: this.term, stage: this.lifecycle.stage, startedAt: toIso(history[0]!.at), stages: history.map((h) => ({ stage: h.stage, at: toIso(h.at) })), segments: this.view.size };
+    return { term: this.term, ...this.lifecycle.toJSON(toIso), startedAt: toIso(this.lifecycle.history()[0]!.at), segments: this.view.size };
   }
 }

@@ -3,16 +3,15 @@
  * construction. A thin shell: on start it takes the next term and rebuilds the core from D1
  * inside blockConcurrencyWhile; each RPC decides synchronously on the core, then waits for the
  * group commit before answering; held agent polls are answered after the commit that made their
- * news durable; the single alarm drives the duties. Reads, poll answers and the start-up state
- * live beside it in objects/overlord/.
+ * news durable; the single alarm drives the duties. The start-up state, task reads, agent polls
+ * and their answers, upload checks and the link to the Coordinator live beside it in
+ * objects/overlord/.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { runnerTimeoutsDuty } from "../duties/runnerTimeouts.ts";
-import { auditEntryJson } from "../metadata/auditLog.ts";
+import { auditEntryJson, type AuditInfo } from "../metadata/auditLog.ts";
 import { OverlordStore } from "../metadata/overlordStore.ts";
-import { assertUploadAllowed } from "./overlord/agentUploads.ts";
-import { CoordinatorLink } from "./overlord/coordinatorLink.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configOf, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
@@ -25,10 +24,8 @@ import type { TaskStatusJson, TaskStatusPlus } from "../overlord/types.ts";
 import type { WorkerBehaviorConfig } from "../overlord/workerSelect.ts";
 import type { WriteSet } from "../overlord/writes.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
-import type { Counter } from "../platform/changeLog.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { GroupCommit } from "../platform/groupCommit.ts";
-import { HeldPolls } from "../platform/heldPolls.ts";
 import { nextTerm } from "../platform/leadership.ts";
 import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
@@ -36,8 +33,10 @@ import type { PollRequest } from "../protocol/agent.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
 import { DruidError } from "../shared/errors.ts";
 import { toIso } from "../shared/intervals.ts";
-import { WorkerKeyDigests } from "../shared/workerKey.ts";
-import { credentialSubject, PollAnswers } from "./overlord/pollAnswers.ts";
+import { AgentPolls } from "./overlord/agentPolls.ts";
+import { assertUploadAllowed } from "./overlord/agentUploads.ts";
+import { CoordinatorLink } from "./overlord/coordinatorLink.ts";
+import { credentialSubject } from "./overlord/pollAnswers.ts";
 import { loadStoredState } from "./overlord/storedState.ts";
 import { TaskReads, type TaskListFilter } from "./overlord/taskReads.ts";
 
@@ -47,11 +46,6 @@ export const VERSION = "0.1.0";
 /** Druid's Overlord lifecycle, in this object's terms. */
 export const OVERLORD_STAGES = ["starting", "termTaken", "metadataSynced", "serving"] as const;
 
-export interface AuditInfo {
-  author: string;
-  comment: string;
-  ip: string;
-}
 
 export class Overlord extends DurableObject<Env> {
   /** The object's time (tests give it a moved clock instead of sleeping). */
@@ -61,14 +55,11 @@ export class Overlord extends DurableObject<Env> {
   core!: OverlordCore;
   startedAt = 0;
   private readonly commits: GroupCommit<{ ws: WriteSet; marks: Map<string, number> }>;
-  /** Held agent polls by worker host; each answers with JSON text, or null for "no news". */
-  private readonly held = new HeldPolls<Counter, string>();
+  private readonly polls: AgentPolls;
   private readonly credentials: TaskCredentials;
-  readonly workerKeys = new WorkerKeyDigests();
   private readonly alarms: AlarmScheduler;
   private readonly segments: SegmentStore;
   private readonly reads: TaskReads;
-  private readonly answers: PollAnswers;
   private actions!: TaskActions;
   lifecycle: Lifecycle<(typeof OVERLORD_STAGES)[number]>;
   private readonly coordinator: CoordinatorLink;
@@ -82,20 +73,20 @@ export class Overlord extends DurableObject<Env> {
     this.segments = new SegmentStore(env.DB);
     this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);
     this.reads = new TaskReads(() => this.core, this.store, () => this.now(), this.config.recentlyFinishedThresholdMs);
-    this.answers = new PollAnswers(() => this.core, this.credentials, () => void this.durable().catch(() => undefined));
+    this.polls = new AgentPolls({ core: () => this.core, now: () => this.now(), durable: () => this.durable(), reschedule: () => this.alarms.reschedule() }, this.credentials);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     this.alarms.register(runnerTimeoutsDuty(() => this.core));
     this.commits = new GroupCommit(
       {
         take: () => {
           const ws = this.core.takeWrites();
-          this.answers.prepare(ws);
+          this.polls.prepare(ws);
           return { ws, marks: this.core.runner.markTouched() };
         },
         write: ({ ws }) => this.store.commit(ws, this.now()),
         written: ({ marks }) => {
           this.core.runner.committed(marks);
-          for (const host of marks.keys()) this.wake(host);
+          for (const host of marks.keys()) this.polls.wake(host);
         },
         recover: () => this.ctx.blockConcurrencyWhile(() => this.becomeLeader()),
       },
@@ -115,9 +106,9 @@ export class Overlord extends DurableObject<Env> {
     await this.coordinator.load();
     this.lifecycle.reach("termTaken");
     const state = await loadStoredState(this.store);
-    this.held.releaseAll();
+    this.polls.releaseAll();
     this.startedAt = this.now();
-    const core = new OverlordCore(term, this.config, () => this.now(), (host) => this.held.has(host));
+    const core = new OverlordCore(term, this.config, () => this.now(), (host) => this.polls.isHeld(host));
     core.restore(state);
     const ws = core.takeWrites();
     ws.add({ kind: "term", data: { term, startedAt: toIso(this.startedAt) } });
@@ -157,8 +148,7 @@ export class Overlord extends DurableObject<Env> {
     return {
       version: VERSION,
       term: this.core.term,
-      stage: this.lifecycle.stage,
-      stages: this.lifecycle.history().map((h) => ({ stage: h.stage, at: toIso(h.at) })),
+      ...this.lifecycle.toJSON(toIso),
       startedAt: toIso(this.startedAt),
       flushes: c.flushes,
       largestGroup: c.largestGroup,
@@ -242,43 +232,13 @@ export class Overlord extends DurableObject<Env> {
    * the answer's JSON text, or null for "no news" (204).
    */
   async poll(req: PollRequest, workerKey: string): Promise<RpcResult<string | null>> {
-    return rpcResult(async () => {
-      const keyDigest = await this.workerKeys.digest(workerKey);
-      const outcome = this.core.runner.poll(req, keyDigest);
-      this.core.storeInlineLogs(req, this.now());
-      const host = req.worker.host;
-      this.held.supersede(host);
-      if (outcome.kind === "reply") {
-        await this.alarms.reschedule();
-        return this.answers.build(outcome.reply);
-      }
-      if (outcome.kind === "replyAfterCommit") {
-        await this.durable();
-        return this.answers.build(this.core.runner.replyFor(outcome.host, outcome.counter, outcome.acks, outcome.stops));
-      }
-      const answer = this.held.hold(host, outcome.counter, outcome.timeoutMs);
-      await this.alarms.reschedule();
-      return answer;
-    });
-  }
-
-  /** Answers a held poll if its worker has durable news. */
-  private wake(host: string): void {
-    const counter = this.held.positionOf(host);
-    if (counter === undefined || !this.core.runner.hasNews(host, counter)) return;
-    const h = this.held.take(host)!;
-    const reply = this.core.runner.replyFor(host, counter, []);
-    // Credentials were prepared while the commit ran: answer synchronously, so the agent's
-    // answer leaves before the submitter's (both wait for the same commit).
-    const ready = this.answers.buildNow(reply);
-    if (ready !== null) h.resolve(ready);
-    else void this.answers.build(reply).then(h.resolve, () => h.resolve(null));
+    return rpcResult(() => this.polls.poll(req, workerKey));
   }
 
   /** A task's log from the agent holding its worker (objects/overlord/agentUploads.ts). */
   async putLog(host: string, workerKey: string, taskId: string, log: string): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await assertUploadAllowed(this, taskId, host, workerKey);
+      await assertUploadAllowed({ core: this.core, store: this.store, workerKeys: this.polls.workerKeys }, taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
       await this.durable();
     });
@@ -286,7 +246,7 @@ export class Overlord extends DurableObject<Env> {
 
   async putReports(host: string, workerKey: string, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
     return rpcResult(async () => {
-      await assertUploadAllowed(this, taskId, host, workerKey);
+      await assertUploadAllowed({ core: this.core, store: this.store, workerKeys: this.polls.workerKeys }, taskId, host, workerKey);
       this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
       await this.durable();
     });

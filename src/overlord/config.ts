@@ -4,7 +4,7 @@
  * lists every variable.
  */
 import { parseBoundedJson } from "../shared/boundedJson.ts";
-import { DruidError } from "../shared/errors.ts";
+import { cachedPerEnv } from "../platform/settings.ts";
 import { parsePeriod } from "../shared/intervals.ts";
 
 export interface OverlordConfig {
@@ -85,25 +85,8 @@ function durationMs(text: string, name: string): number {
   return d.as("milliseconds");
 }
 
-const parsed = new WeakMap<object, OverlordConfig>();
-
-/**
- * The settings of this Worker's environment, parsed once per environment object (the Worker and
- * the Overlord object share the one parse). A bad value is a configuration error: every request
- * is answered 503 naming the variable, rather than failing somewhere later.
- */
-export function configOf(env: Record<string, unknown>): OverlordConfig {
-  let cfg = parsed.get(env);
-  if (!cfg) {
-    try {
-      cfg = configFromEnv(env);
-    } catch (err) {
-      throw new DruidError("SERVICE_UNAVAILABLE", `Configuration error: ${err instanceof Error ? err.message : String(err)}`, "misconfigured");
-    }
-    parsed.set(env, cfg);
-  }
-  return cfg;
-}
+/** The Overlord's settings of this environment, parsed once (platform/settings.ts). */
+export const configOf = cachedPerEnv(configFromEnv);
 
 export function configFromEnv(env: Record<string, unknown>): OverlordConfig {
   const cfg: OverlordConfig = { ...DEFAULT_CONFIG };

@@ -8,6 +8,7 @@
  * the lockbox, so a higher-priority request cannot revoke its locks in between (Druid's
  * doInCriticalSection). Allocation and publication are serialised per data source.
  */
+import { KeyedMutex } from "../platform/keyedMutex.ts";
 import {
   allocatePendingSegment,
   allocationIntervalCandidates,
@@ -63,22 +64,6 @@ const MAX_LOCK_WAIT_MS = 25_000;
 const YEAR_MS = 366 * 86_400_000;
 /** Interval options where an empty interval is legitimate (it matches nothing). */
 const ANY = { allowEmpty: true };
-
-/** Runs one async section at a time per key (allocation and publication of a data source). */
-class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await next;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-}
 
 export class TaskActions {
   private readonly mutex = new KeyedMutex();

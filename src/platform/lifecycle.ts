@@ -33,6 +33,11 @@ export class Lifecycle<S extends string> {
     return this.stages.indexOf(stage) <= this.index;
   }
 
+  /** The stage and each stage reached so far, as `/status` shows them. */
+  toJSON(toIso: (ms: number) => string): { stage: S; stages: Array<{ stage: S; at: string }> } {
+    return { stage: this.stage, stages: this.history().map((h) => ({ stage: h.stage, at: toIso(h.at) })) };
+  }
+
   /** Each stage reached so far with the time it was reached (ms). */
   history(): Array<{ stage: S; at: number }> {
     return this.stages.slice(0, this.index + 1).map((stage, i) => ({ stage, at: this.since[i]! }));

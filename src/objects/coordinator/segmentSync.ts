@@ -1,0 +1,81 @@
+/**
+ * Keeping the Coordinator's segment view current from D1: rows past the watermark, in change
+ * order, page by page (a cold start is a sync from the beginning). The watermark moves only after
+ * a whole page is applied, so a failed read leaves the view as it was and the next sync retries
+ * from the same place. One sync runs at a time; a request during a run makes exactly one more.
+ */
+import { SegmentView } from "../../coordinator/segmentView.ts";
+import type { SegmentChangeRow, SegmentStore } from "../../metadata/segmentStore.ts";
+import { corePartitionsOf } from "../../segments/dataSegment.ts";
+
+const PAGE = 5_000;
+
+/** A changed segment row as the view takes it (an unused row removes the segment). */
+function viewRowOf(r: SegmentChangeRow) {
+  const spec = { type: r.spec_type ?? "numbered", ...(r.partitions !== null ? { partitions: r.partitions } : {}), ...(r.core_partitions !== null ? { numCorePartitions: r.core_partitions } : {}) };
+  return {
+    id: r.id,
+    dataSource: r.datasource,
+    start: r.start_ms,
+    end: r.end_ms,
+    version: r.version,
+    partitionNum: r.partition_num,
+    corePartitions: corePartitionsOf(spec),
+    size: typeof r.size === "number" ? r.size : 0,
+    used: r.used === 1,
+  };
+}
+
+export class SegmentSync {
+  readonly view = new SegmentView();
+  /** The last change applied to the view: rows after it are news. */
+  private watermark = { seq: -1, id: "" };
+  lastSyncAt = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly segments: SegmentStore,
+    private readonly now: () => number,
+    /** After every sync (the object reschedules its duties and alarm). */
+    private readonly synced: () => Promise<void>,
+  ) {}
+
+  get watermarkSeq(): number {
+    return this.watermark.seq;
+  }
+
+  /** Brings the view up to date (coalesced). */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.once();
+        } while (this.again);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** One pass over every row changed past the watermark. */
+  async once(): Promise<void> {
+    for (;;) {
+      const rows = await this.segments.changesSince(this.watermark.seq, this.watermark.id, PAGE);
+      for (const r of rows) this.view.upsert(viewRowOf(r));
+      if (rows.length > 0) {
+        const last = rows[rows.length - 1]!;
+        this.watermark = { seq: last.change_seq, id: last.id };
+      }
+      if (rows.length < PAGE) break;
+    }
+    this.lastSyncAt = this.now();
+    await this.synced();
+  }
+}
