@@ -12,7 +12,7 @@ import { actionRoutes } from "./routes/overlord/actions.ts";
 import { agentRoutes } from "./routes/overlord/agent.ts";
 import { deepStorageRoutes } from "./routes/common/deepStorage.ts";
 import { metadataRoutes } from "./routes/coordinator/metadata.ts";
-import { coordinatorConfigRoutes } from "./routes/coordinator/rules.ts";
+import { coordinatorConfigRoutes } from "./routes/coordinator/rulesAndConfig.ts";
 import { segmentMarkingRoutes } from "./routes/overlord/segmentMarking.ts";
 import { lockRoutes } from "./routes/overlord/locks.ts";
 import { statusRoutes } from "./routes/common/status.ts";

@@ -12,7 +12,7 @@ import { coordinatorConfigOf } from "../coordinator/dutyConfig.ts";
 import { DEFAULT_RULES, DEFAULT_RULES_KEY, effectiveRules, parseRules, type Rule } from "../coordinator/rules.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
-import { markOvershadowedUnused } from "../duties/markOvershadowedUnused.ts";
+import { markOvershadowedUnused, type MarkOvershadowedStats } from "../duties/markOvershadowedUnused.ts";
 import { DutyGroupStats } from "../platform/dutyGroups.ts";
 import { SegmentSync } from "./coordinator/segmentSync.ts";
 import { overlordName } from "./names.ts";
@@ -60,6 +60,7 @@ export class Coordinator extends DurableObject<Env> {
   private readonly historical: DutyGroupStats;
   /** When the historical duties next run: at once after news (a sync that saw overshadowing), else a period after the last run. */
   private historicalDueAt = 0;
+  private lastHistoricalStats: MarkOvershadowedStats | null = null;
   private leaderSince = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -183,8 +184,6 @@ export class Coordinator extends DurableObject<Env> {
     this.historical.ran(start, this.now());
     this.lastHistoricalStats = stats;
   }
-
-  private lastHistoricalStats: { skipped: string | null; overshadowed: number; marked: number } | null = null;
 
   /** Druid's DutyGroupStatus list, with the last run's counts (druid-edge). */
   async duties() {
