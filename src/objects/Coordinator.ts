@@ -154,6 +154,20 @@ export class Coordinator extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Which of `ids` are overshadowed used segments, after a sync: the metadata endpoints ask this
+   * page by page, so neither side ever holds every overshadowed id at once.
+   */
+  async overshadowedAmong(ids: string[]): Promise<RpcResult<string[]>> {
+    return rpcResult(async () => {
+      await this.segmentSync.sync();
+      return ids.filter((id) => {
+        const slot = this.view.slotOfId(id);
+        return slot >= 0 && this.view.isOvershadowed(slot);
+      });
+    });
+  }
+
   /** Overshadowed segments in view bring the duties forward (the period is only the ceiling). */
   private async afterSync(): Promise<void> {
     if (this.lifecycle.reached("serving") && this.view.overshadowedCount() > 0) this.historicalDueAt = Math.min(this.historicalDueAt, this.now());
