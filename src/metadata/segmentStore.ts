@@ -38,7 +38,8 @@ export interface DataSourceSummary {
   maxEndMs: number;
 }
 
-type Row = {
+/** A `segments` row as SEGMENT_COLUMNS reads it. */
+export type Row = {
   id: string;
   payload: string;
   used: number;
@@ -48,7 +49,7 @@ type Row = {
   num_rows: number | null;
 };
 
-function toRecord(r: Row): SegmentRecord {
+export function toRecord(r: Row): SegmentRecord {
   return {
     id: r.id,
     // Druid's DataSegment JSON carries its id as "identifier" (the web console reads it there).
@@ -62,7 +63,7 @@ function toRecord(r: Row): SegmentRecord {
 }
 
 /** The columns a SegmentRecord is read from (toRecord). */
-const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, created_date, task_id, num_rows";
+export const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, created_date, task_id, num_rows";
 
 /**
  * The next change sequence, as SQL: every statement that inserts a segment row or changes its

@@ -2,24 +2,30 @@
  * Segment metadata read from D1: the Coordinator's metadata views
  * (`/druid/coordinator/v1/metadata/...`) and `task/{id}/segments`. Only reads: marking segments
  * is the Overlord's (routes/overlord/segmentMarking.ts), the one writer of `segments`.
+ *
+ * The views of every used segment (all, of some data sources, of one) are streamed page by page
+ * (metadata/segmentPages.ts, routes/common/streamedJson.ts): at a million segments their JSON
+ * cannot be held at once. Their order is the pages' (datasource, start, version, partition, id),
+ * the order they answered in before; Druid itself guarantees none.
  */
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { MAX_FILTER_DATASOURCES } from "../../shared/filterLimits.ts";
+import { SegmentPages } from "../../metadata/segmentPages.ts";
 import { SegmentStore, type SegmentRecord } from "../../metadata/segmentStore.ts";
 import { invalidInput } from "../../shared/errors.ts";
-import type { DataSegment } from "../../segments/dataSegment.ts";
 import { parseInterval, toIso } from "../../shared/intervals.ts";
 import { validateId, validateTaskId } from "../../shared/ids.ts";
 import { coordinator } from "../common/coordinatorStub.ts";
 import { flag, json, param, query, readJson, text, type Ctx, type Req } from "../common/http.ts";
+import { jsonArrayPieces, streamedJson } from "../common/streamedJson.ts";
 
 const store = (ctx: Ctx) => new SegmentStore(ctx.env.DB);
+const pages = (ctx: Ctx) => new SegmentPages(ctx.env.DB);
 const dsParam = (req: Req) => validateId(param(req, "ds"), "dataSource");
 
-function immutableDataSource(name: string, segments: DataSegment[]) {
-  return { name, properties: { created: toIso(Date.now()) }, segments };
-}
+/** ImmutableDruidDataSource's JSON up to its segments array, left open: `{"name",...,"segments":[`. */
+const openDataSource = (name: string) => `${JSON.stringify({ name, properties: { created: toIso(Date.now()) } }).slice(0, -1)},"segments":[`;
 
 /** Druid's SegmentStatusInCluster; overshadowed status comes from the Coordinator's view (synced first). */
 function withStatus(records: SegmentRecord[], overshadowed: ReadonlySet<string>) {
@@ -30,6 +36,40 @@ function withStatus(records: SegmentRecord[], overshadowed: ReadonlySet<string>)
     numRows: r.numRows ?? (typeof r.segment["totalRows"] === "number" ? r.segment["totalRows"] : 0),
     realtime: false,
   }));
+}
+
+/** Each page with its overshadowed flags: one Coordinator call per page, for that page's ids only. */
+async function* withStatusPages(ctx: Ctx, used: AsyncIterable<SegmentRecord[]>) {
+  const coord = coordinator(ctx.env);
+  for await (const page of used) yield withStatus(page, new Set(await coord.overshadowedAmong(page.map((r) => r.id))));
+}
+
+/**
+ * `[{name, properties, segments:[...]}, ...]` from pages in data source order: a data source's
+ * object opens at its first segment and closes at the next data source's (or the end), so one
+ * data source with a million segments is streamed like any other list.
+ */
+async function* dataSourcesPieces(used: AsyncIterable<SegmentRecord[]>): AsyncGenerator<string> {
+  let current: string | null = null;
+  for await (const page of used) {
+    let piece = "";
+    for (const r of page) {
+      const ds = r.segment.dataSource;
+      if (ds !== current) piece += (current === null ? "[" : "]},") + openDataSource(ds);
+      else piece += ",";
+      current = ds;
+      piece += JSON.stringify(r.segment);
+    }
+    yield piece;
+  }
+  yield current === null ? "[]" : "]}]";
+}
+
+/** One ImmutableDruidDataSource whose segments are streamed. */
+async function* dataSourcePieces(name: string, used: AsyncIterable<SegmentRecord[]>): AsyncGenerator<string> {
+  yield openDataSource(name).slice(0, -1);
+  yield* jsonArrayPieces(used, (r) => r.segment);
+  yield "}";
 }
 
 export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
@@ -43,16 +83,7 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
   const M = "/druid/coordinator/v1/metadata";
   router.get(`${M}/datasources`, async (req, ctx) => {
     const includeUnused = flag(req, "includeUnused") || flag(req, "includeDisabled");
-    if (!includeUnused && flag(req, "full")) {
-      const used = await store(ctx).allUsed(null);
-      const by = new Map<string, DataSegment[]>();
-      for (const r of used) {
-        const list = by.get(r.segment.dataSource) ?? [];
-        list.push(r.segment);
-        by.set(r.segment.dataSource, list);
-      }
-      return json([...by].map(([name, segs]) => immutableDataSource(name, segs)));
-    }
+    if (!includeUnused && flag(req, "full")) return streamedJson(dataSourcesPieces(pages(ctx).used(null)));
     return json((await store(ctx).dataSources(includeUnused)).map((d) => d.name));
   });
 
@@ -60,21 +91,21 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
     const raw = req.query["datasources"];
     const dataSources = raw === undefined ? null : (Array.isArray(raw) ? raw : [raw]).map((d) => validateId(d, "datasources"));
     if (dataSources && dataSources.length > MAX_FILTER_DATASOURCES) throw invalidInput(`Invalid [datasources]: at most [${MAX_FILTER_DATASOURCES}] data sources per request`);
-    const used = await store(ctx).allUsed(dataSources);
-    if (flag(req, "includeOvershadowedStatus")) return json(withStatus(used, new Set(await coordinator(ctx.env).overshadowedIds(dataSources))));
-    return json(used.map((r) => r.segment));
+    const used = pages(ctx).used(dataSources);
+    if (flag(req, "includeOvershadowedStatus")) return streamedJson(jsonArrayPieces(withStatusPages(ctx, used)));
+    return streamedJson(jsonArrayPieces(used, (r) => r.segment));
   });
 
   router.get(`${M}/datasources/:ds`, async (req, ctx) => {
     const ds = dsParam(req);
-    const used = await store(ctx).overlapping(ds, null, true);
-    if (used.length === 0) return json({ error: `Datasource [${ds}] not found` }, 404);
-    return json(immutableDataSource(ds, used.map((r) => r.segment)));
+    // checked first: the 404 must be answered before any byte of the stream
+    if (!(await pages(ctx).hasUsed(ds))) return json({ error: `Datasource [${ds}] not found` }, 404);
+    return streamedJson(dataSourcePieces(ds, pages(ctx).used([ds])));
   });
 
   router.get(`${M}/datasources/:ds/segments`, async (req, ctx) => {
-    const used = await store(ctx).overlapping(dsParam(req), null, true);
-    return json(flag(req, "full") ? used.map((r) => r.segment) : used.map((r) => r.id));
+    const used = pages(ctx).used([dsParam(req)]);
+    return streamedJson(jsonArrayPieces(used, flag(req, "full") ? (r) => r.segment : (r) => r.id));
   });
 
   router.post(`${M}/datasources/:ds/segments`, async (req, ctx) => {

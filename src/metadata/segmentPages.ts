@@ -1,0 +1,94 @@
+/**
+ * Used segments read from D1 a page at a time, for the metadata endpoints that stream their
+ * answers (routes/coordinator/metadata.ts): at a million segments no one may hold them all.
+ *
+ * Keyset paging on the index `segments_used_order (used, datasource, start_ms, version,
+ * partition_num, id)` (migrations/0005): each page is an index range scan starting after the last
+ * row of the page before — no OFFSET (which would rescan every earlier row), no sort of the
+ * table. The order is the one these endpoints answered in before they streamed; the id, last,
+ * makes every key unique. A segment published while an answer streams appears in it at most
+ * once: if its key sorts after the cursor it is read with a later page, else it is missed, but no
+ * row already answered is read again and none after the cursor is skipped.
+ */
+import { SEGMENT_COLUMNS, toRecord, type Row, type SegmentRecord } from "./segmentStore.ts";
+
+/**
+ * Rows per page: a page of DataSegment JSON is a few hundred KB, small beside the isolate's
+ * 128 MB, and large enough that a million segments are a thousand queries. Tests shrink it and
+ * count the reads (`onPageRead`) to see that answers are read as they are sent.
+ */
+export const segmentPaging = {
+  pageSize: 1000,
+  onPageRead: (_rows: number): void => {},
+};
+
+type PageRow = Row & { datasource: string; start_ms: number; version: string; partition_num: number };
+type Cursor = [datasource: string, startMs: number, version: string, partitionNum: number, id: string];
+
+const COLUMNS = `${SEGMENT_COLUMNS}, datasource, start_ms, version, partition_num`;
+
+/** Code point order, which is SQLite's BINARY order of UTF-8 text (UTF-16 order is not, past the BMP). */
+function codePointOrder(a: string, b: string): number {
+  const x = Array.from(a, (c) => c.codePointAt(0)!);
+  const y = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+export class SegmentPages {
+  constructor(
+    private readonly db: D1Database,
+    private readonly pageSize = segmentPaging.pageSize,
+  ) {}
+
+  /**
+   * Used segments (of `dataSources` when given), page by page in (datasource, start, version,
+   * partition, id) order. A page is read only when the one before has been taken.
+   */
+  async *used(dataSources: readonly string[] | null): AsyncGenerator<SegmentRecord[]> {
+    if (dataSources === null) {
+      yield* this.pages(null);
+      return;
+    }
+    for (const ds of [...new Set(dataSources)].sort(codePointOrder)) yield* this.pages(ds);
+  }
+
+  /** Whether the data source has a used segment: one index probe. */
+  async hasUsed(dataSource: string): Promise<boolean> {
+    return (await this.db.prepare(`SELECT 1 AS found FROM segments WHERE used = 1 AND datasource = ? LIMIT 1`).bind(dataSource).first()) !== null;
+  }
+
+  private async *pages(dataSource: string | null): AsyncGenerator<SegmentRecord[]> {
+    let after: Cursor | null = null;
+    for (;;) {
+      const rows = await this.page(dataSource, after);
+      segmentPaging.onPageRead(rows.length);
+      if (rows.length > 0) yield rows.map(toRecord);
+      if (rows.length < this.pageSize) return;
+      const last = rows[rows.length - 1]!;
+      after = [last.datasource, last.start_ms, last.version, last.partition_num, last.id];
+    }
+  }
+
+  private async page(dataSource: string | null, after: Cursor | null): Promise<PageRow[]> {
+    const where = ["used = 1"];
+    const params: unknown[] = [];
+    if (dataSource !== null) {
+      where.push("datasource = ?");
+      params.push(dataSource);
+    }
+    // Row-value comparison: SQLite seeks the index to the cursor (EXPLAIN QUERY PLAN: SEARCH
+    // USING INDEX segments_used_order (used=? AND (datasource,...)>(?,...))).
+    const keyCols = dataSource === null ? ["datasource", "start_ms", "version", "partition_num", "id"] : ["start_ms", "version", "partition_num", "id"];
+    if (after) {
+      where.push(`(${keyCols.join(", ")}) > (${keyCols.map(() => "?").join(", ")})`);
+      params.push(...(dataSource === null ? after : after.slice(1)));
+    }
+    params.push(this.pageSize);
+    const r = await this.db
+      .prepare(`SELECT ${COLUMNS} FROM segments WHERE ${where.join(" AND ")} ORDER BY ${keyCols.join(", ")} LIMIT ?`)
+      .bind(...params)
+      .all<PageRow>();
+    return r.results;
+  }
+}
