@@ -14,6 +14,7 @@ import { deepStorageRoutes } from "./routes/common/deepStorage.ts";
 import { metadataRoutes } from "./routes/coordinator/metadata.ts";
 import { coordinatorConfigRoutes } from "./routes/coordinator/rulesAndConfig.ts";
 import { segmentMarkingRoutes } from "./routes/overlord/segmentMarking.ts";
+import { pendingSegmentRoutes } from "./routes/overlord/pendingSegments.ts";
 import { lockRoutes } from "./routes/overlord/locks.ts";
 import { statusRoutes } from "./routes/common/status.ts";
 import { taskRoutes } from "./routes/overlord/tasks.ts";
@@ -31,6 +32,7 @@ agentRoutes(router);
 actionRoutes(router);
 deepStorageRoutes(router);
 segmentMarkingRoutes(router);
+pendingSegmentRoutes(router);
 metadataRoutes(router);
 coordinatorConfigRoutes(router);
 router.all("*", (req) => {

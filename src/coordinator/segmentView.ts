@@ -78,6 +78,8 @@ export class SegmentView {
   private high = 0;
   private freeHead = -1;
   private count = 0;
+  /** Segments ever removed (became unused or went): duties watch it for news of unused segments. */
+  removals = 0;
 
   private readonly dataSourceNames = new Interner();
   private readonly versionNames = new Interner();
@@ -191,6 +193,7 @@ export class SegmentView {
     this.interval[slot] = this.freeHead; // a free slot's interval column links the free list
     this.freeHead = slot;
     this.count--;
+    this.removals++;
   }
 
   private allocate(): number {
@@ -322,6 +325,14 @@ export class SegmentView {
     let n = 0;
     for (const st of this.byDataSource) if (st) n += st.overshadowed;
     return n;
+  }
+
+  /** Per data source with used segments: how many, their bytes, how many overshadowed (one scan). */
+  dataSourceStats(): Array<{ dataSource: string; segments: number; bytes: number; overshadowed: number }> {
+    this.refreshAll();
+    const bytes = new Float64Array(this.byDataSource.length);
+    for (let s = 0; s < this.high; s++) if (this.flags[s] & FLAG_USED) bytes[this.ds[s]] += this.bytes[s];
+    return this.byDataSource.flatMap((st, i) => (st && st.count > 0 ? [{ dataSource: this.dataSourceNames.values[i], segments: st.count, bytes: bytes[i], overshadowed: st.overshadowed }] : []));
   }
 
   /** Memory held: typed arrays' byteLength plus an estimate of the interned tables. */

@@ -34,6 +34,11 @@ export class AuditLog {
       .bind(a.key, a.type, a.author, a.comment, a.ip, a.createdMs, a.payload, a.request ? JSON.stringify(a.request) : null);
   }
 
+  /** Deletes entries created before `ms` (Druid's KillAuditLog); returns how many. */
+  async deleteBefore(ms: number): Promise<number> {
+    return (await this.db.prepare(`DELETE FROM ${this.table} WHERE created_ms < ?`).bind(ms).run()).meta.changes ?? 0;
+  }
+
   async history(filter: AuditFilter): Promise<AuditRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];

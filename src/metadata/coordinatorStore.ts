@@ -14,9 +14,27 @@ export class CoordinatorStore {
   }
 
   /** Every stored rule list by data source ("_default" included), as stored (parsed by the caller). */
-  async loadRules(): Promise<Array<{ dataSource: string; payload: string }>> {
-    const r = await this.db.prepare(`SELECT datasource, payload FROM coordinator_rules`).all<{ datasource: string; payload: string }>();
-    return r.results.map((row) => ({ dataSource: row.datasource, payload: row.payload }));
+  async loadRules(): Promise<Array<{ dataSource: string; payload: string; updatedMs: number }>> {
+    const r = await this.db.prepare(`SELECT datasource, payload, updated_ms FROM coordinator_rules`).all<{ datasource: string; payload: string; updated_ms: number }>();
+    return r.results.map((row) => ({ dataSource: row.datasource, payload: row.payload, updatedMs: row.updated_ms }));
+  }
+
+  /** Data sources (not the default) whose rules were set before `ms` and that have no segments at all, used or unused (Druid's KillRules). */
+  async rulesOfEmptyDataSources(beforeMs: number): Promise<string[]> {
+    const r = await this.db
+      .prepare(`SELECT datasource FROM coordinator_rules r WHERE datasource != '_default' AND updated_ms < ? AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.datasource = r.datasource)`)
+      .bind(beforeMs)
+      .all<{ datasource: string }>();
+    return r.results.map((x) => x.datasource);
+  }
+
+  /** Deletes a data source's rules if they were not set again since `beforeMs`. */
+  deleteRules(dataSource: string, beforeMs: number): D1PreparedStatement {
+    return this.db.prepare(`DELETE FROM coordinator_rules WHERE datasource = ? AND updated_ms < ?`).bind(dataSource, beforeMs);
+  }
+
+  deleteAuditBefore(ms: number): Promise<number> {
+    return this.audit.deleteBefore(ms);
   }
 
   async loadConfig(name: string): Promise<string | null> {

@@ -257,6 +257,10 @@ export class OverlordStore {
     return row ? JSON.parse(row.payload) : null;
   }
 
+  deleteAuditBefore(ms: number): Promise<number> {
+    return this.audit.deleteBefore(ms);
+  }
+
   async auditHistory(filter: { key: string; sinceMs?: number; count?: number }): Promise<AuditRecord[]> {
     return this.audit.history(filter);
   }

@@ -9,6 +9,14 @@ import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
 import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
 
+/**
+ * An instant as the ISO text the date columns hold, for comparing with them: that text orders as
+ * time only with four-digit years, so instants outside 0000–9999 are clamped into them.
+ */
+const ISO_TEXT_MIN_MS = Date.parse("0000-01-01T00:00:00.000Z");
+const ISO_TEXT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const isoText = (ms: number) => toIso(Math.min(Math.max(ms, ISO_TEXT_MIN_MS), ISO_TEXT_MAX_MS));
+
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface SegmentRecord {
@@ -263,6 +271,30 @@ export class SegmentStore {
     return changeInChunks(this.db, ids, (inList) => `DELETE FROM segments WHERE id IN (${inList})`);
   }
 
+  // ---- what the Coordinator's kill duty reads ------------------------------------------------
+
+  /** Data sources that have unused segments. */
+  async dataSourcesWithUnused(): Promise<string[]> {
+    const r = await this.db.prepare(`SELECT DISTINCT datasource FROM segments WHERE used = 0`).all<{ datasource: string }>();
+    return r.results.map((x) => x.datasource);
+  }
+
+  /**
+   * Intervals of a data source's unused segments, one per segment by start: those starting at
+   * or after `minStart` (null: any), ending by `maxEnd`, unused since at or before
+   * `maxUsedStatusLastUpdated` (Druid's getUnusedSegmentIntervals).
+   */
+  async unusedIntervalsForKill(dataSource: string, q: { minStart: number | null; maxEnd: number; maxUsedStatusLastUpdated: number; limit: number }): Promise<Interval[]> {
+    const r = await this.db
+      .prepare(
+        `SELECT start_ms, end_ms FROM segments WHERE datasource = ? AND used = 0 AND start_ms >= ? AND end_ms <= ? AND used_status_last_updated <= ?
+         ORDER BY start_ms, end_ms LIMIT ?`,
+      )
+      .bind(dataSource, q.minStart ?? Number.MIN_SAFE_INTEGER, q.maxEnd, isoText(q.maxUsedStatusLastUpdated), q.limit)
+      .all<{ start_ms: number; end_ms: number }>();
+    return r.results.map((x) => ({ start: x.start_ms, end: x.end_ms }));
+  }
+
   // ---- pending segments ---------------------------------------------------------------------
 
   async pendingBySha1(sha1: string): Promise<PendingRecord | null> {
@@ -276,6 +308,15 @@ export class SegmentStore {
       .bind(dataSource, interval.end, interval.start)
       .all<Record<string, unknown>>();
     return r.results.map(pendingRecord);
+  }
+
+  /** Deletes a data source's pending segments created in [fromMs, toMs) (Druid's killPendingSegments); returns how many. */
+  async deletePendingCreatedIn(dataSource: string, fromMs: number, toMs: number): Promise<number> {
+    const r = await this.db
+      .prepare(`DELETE FROM pending_segments WHERE datasource = ? AND created_date >= ? AND created_date < ?`)
+      .bind(dataSource, isoText(fromMs), isoText(toMs))
+      .run();
+    return r.meta.changes ?? 0;
   }
 
   async insertPending(p: PendingRecord, nowMs: number): Promise<void> {

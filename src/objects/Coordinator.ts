@@ -12,17 +12,16 @@ import { coordinatorConfigOf } from "../coordinator/dutyConfig.ts";
 import { DEFAULT_RULES, DEFAULT_RULES_KEY, effectiveRules, parseRules, type Rule } from "../coordinator/rules.ts";
 import { SegmentStore } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
-import { markOvershadowedUnused, type MarkOvershadowedStats } from "../duties/markOvershadowedUnused.ts";
-import { DutyGroupStats } from "../platform/dutyGroups.ts";
+import { CoordinatorDuties, DUTY_GROUPS } from "./coordinator/coordinatorDuties.ts";
 import { SegmentSync } from "./coordinator/segmentSync.ts";
-import { overlordName } from "./names.ts";
+import { overlordOf } from "./names.ts";
 import { auditEntryJson, type AuditInfo } from "../metadata/auditLog.ts";
 import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { GroupCommit } from "../platform/groupCommit.ts";
 import { nextTerm } from "../platform/leadership.ts";
 import { Lifecycle } from "../platform/lifecycle.ts";
-import { rpcResult, type RpcResult } from "../platform/rpc.ts";
+import { rpcResult, unwrapRpcResult, type RpcResult } from "../platform/rpc.ts";
 import { toIso } from "../shared/intervals.ts";
 
 
@@ -48,6 +47,8 @@ export class Coordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
   /** Retention rules by data source, `_default` included (Druid's rule manager, in memory). */
   private rules = new Map<string, Rule[]>();
+  /** When each data source's rules were last set (KillRules keeps rules set again since its query). */
+  private rulesSetAt = new Map<string, number>();
   private dynamicConfig: CoordinatorDynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
   /** Statements decided since the last commit (decide in memory, commit in groups, answer after). */
   private pending: D1PreparedStatement[] = [];
@@ -56,11 +57,8 @@ export class Coordinator extends DurableObject<Env> {
   private segmentSync!: SegmentSync;
   private readonly segments: SegmentStore;
   private readonly alarms: AlarmScheduler;
-  /** Druid's HistoricalManagementDuties (what needs no data nodes so far: markOvershadowedUnused). */
-  private readonly historical: DutyGroupStats;
-  /** When the historical duties next run: at once after news (a sync that saw overshadowing), else a period after the last run. */
-  private historicalDueAt = 0;
-  private lastHistoricalStats: MarkOvershadowedStats | null = null;
+  /** The duty groups (objects/coordinator/coordinatorDuties.ts), made anew by each incarnation. */
+  private dutyGroups: CoordinatorDuties | undefined;
   private leaderSince = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -70,11 +68,10 @@ export class Coordinator extends DurableObject<Env> {
     this.segments = new SegmentStore(env.DB);
     const dutyConfig = coordinatorConfigOf(env);
     const pollMs = dutyConfig.segmentsPollDurationMs;
-    this.historical = new DutyGroupStats("HistoricalManagementDuties", dutyConfig.periodMs, ["MarkOvershadowedSegmentsAsUnused"]);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
     this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.segmentSync.lastSyncAt + pollMs, run: () => this.segmentSync.sync() });
-    this.alarms.register({ name: "historicalDuties", nextRunAt: () => this.historicalDueAt, run: () => this.runHistoricalDuties(dutyConfig.periodMs) });
+    for (const group of DUTY_GROUPS) this.alarms.register({ name: group, nextRunAt: () => this.dutyGroups?.dueAt(group) ?? null, run: () => this.dutyGroups!.run(group) });
     this.commits = new GroupCommit(
       {
         take: () => {
@@ -103,6 +100,7 @@ export class Coordinator extends DurableObject<Env> {
     this.lifecycle.reach("termTaken");
     const [rules, config] = await Promise.all([this.store.loadRules(), this.store.loadConfig(DYNAMIC_CONFIG_KEY)]);
     this.rules = new Map();
+    this.rulesSetAt = new Map(rules.map((r) => [r.dataSource, r.updatedMs]));
     for (const r of rules) {
       try {
         this.rules.set(r.dataSource, parseRules(JSON.parse(r.payload), r.dataSource));
@@ -117,11 +115,12 @@ export class Coordinator extends DurableObject<Env> {
       console.error("the stored Coordinator dynamic config no longer validates; Druid's defaults are in force until it is replaced:", err);
       this.dynamicConfig = { ...DEFAULT_DYNAMIC_CONFIG };
     }
+    this.dutyGroups = undefined;
     this.segmentSync = new SegmentSync(this.segments, () => this.now(), () => this.afterSync());
     await this.segmentSync.once(); // cold start: the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
-    this.historicalDueAt = this.now();
+    this.dutyGroups = this.newDutyGroups(this.term);
     await this.alarms.reschedule();
     this.lifecycle.reach("dutiesStarted");
   }
@@ -168,9 +167,9 @@ export class Coordinator extends DurableObject<Env> {
     });
   }
 
-  /** Overshadowed segments in view bring the duties forward (the period is only the ceiling). */
+  /** News in the view brings duties forward (the periods are only ceilings). */
   private async afterSync(): Promise<void> {
-    if (this.lifecycle.reached("serving") && this.view.overshadowedCount() > 0) this.historicalDueAt = Math.min(this.historicalDueAt, this.now());
+    this.dutyGroups?.synced();
     await this.alarms.reschedule();
   }
 
@@ -178,30 +177,26 @@ export class Coordinator extends DurableObject<Env> {
     return this.segmentSync.view;
   }
 
-  /** One run of the historical duties; the next is due a period later unless news brings it forward. */
-  private async runHistoricalDuties(periodMs: number): Promise<void> {
-    const start = this.now();
-    this.historicalDueAt = start + periodMs;
-    const stats = await markOvershadowedUnused({
-      view: this.view,
-      config: () => this.dynamicConfig,
+  private newDutyGroups(term: number): CoordinatorDuties {
+    return new CoordinatorDuties({
+      env: this.env,
+      overlordName: overlordOf(this.env, this.ctx.id.name),
+      config: coordinatorConfigOf(this.env),
+      view: () => this.view,
+      dynamic: () => this.dynamicConfig,
       now: () => this.now(),
+      term: () => term,
       leaderSince: () => this.leaderSince,
-      markUnused: async (dataSource, ids) => {
-        const r = await this.env.OVERLORD.getByName(overlordName(this.env)).markSegmentsForCoordinator(this.term, dataSource, { kind: "ids", used: false, ids });
-        if (!r.ok) throw new Error(`the Overlord refused marking overshadowed segments of [${dataSource}]: ${r.error.errorMessage}`);
-        return r.value;
-      },
+      segments: this.segments,
+      store: this.store,
+      resync: () => this.segmentSync.once(),
+      dropRules: (dataSources, beforeMs) => this.dropRules(dataSources, beforeMs),
     });
-    // what was marked leaves the view at the next sync (the Overlord's nudge); sync now to converge
-    if (stats.marked > 0) await this.segmentSync.once();
-    this.historical.ran(start, this.now());
-    this.lastHistoricalStats = stats;
   }
 
-  /** Druid's DutyGroupStatus list, with the last run's counts (druid-edge). */
+  /** Druid's DutyGroupStatus list, each with its last run's stats (druid-edge). */
   async duties() {
-    return rpcResult(() => ({ dutyGroups: [{ ...this.historical.toJSON(toIso), lastRunStats: this.lastHistoricalStats }] }));
+    return rpcResult(() => ({ dutyGroups: this.dutyGroups?.toJSON() ?? [] }));
   }
 
   /** Runs a decision, then answers once its statements are committed. */
@@ -234,6 +229,8 @@ export class Coordinator extends DurableObject<Env> {
     return this.decide(() => {
       const parsed = parseRules(rules, dataSource);
       this.rules.set(dataSource, parsed);
+      this.rulesSetAt.set(dataSource, this.now());
+      this.dutyGroups?.rulesChanged();
       this.pending.push(this.store.putRules(dataSource, parsed, this.now()), this.audited(dataSource, "rules", parsed, audit));
     });
   }
@@ -241,6 +238,18 @@ export class Coordinator extends DurableObject<Env> {
   /** Rule changes, of one data source or of all (type "rules"). */
   async rulesHistory(dataSource: string | null, filter: { sinceMs?: number; count?: number }) {
     return rpcResult(async () => (await this.store.history({ ...(dataSource === null ? {} : { key: dataSource }), type: "rules", ...filter })).map((r) => auditEntryJson(r, toIso)));
+  }
+
+  /** KillRules: forgets rules not set again since `beforeMs`, and deletes them in the same group commit. */
+  private async dropRules(dataSources: string[], beforeMs: number): Promise<void> {
+    await this.decide(() => {
+      for (const ds of dataSources) {
+        if ((this.rulesSetAt.get(ds) ?? 0) >= beforeMs) continue;
+        this.rules.delete(ds);
+        this.rulesSetAt.delete(ds);
+        this.pending.push(this.store.deleteRules(ds, beforeMs));
+      }
+    }).then(unwrapRpcResult);
   }
 
   // ---- dynamic config (Druid's CoordinatorDynamicConfigsResource) ----------------------------

@@ -31,11 +31,13 @@ import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import type { PollRequest } from "../protocol/agent.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
-import { DruidError } from "../shared/errors.ts";
-import { toIso } from "../shared/intervals.ts";
+import { DruidError, invalidInput } from "../shared/errors.ts";
+import { toIso, type Interval } from "../shared/intervals.ts";
 import { AgentPolls } from "./overlord/agentPolls.ts";
 import { assertUploadAllowed } from "./overlord/agentUploads.ts";
 import { CoordinatorLink } from "./overlord/coordinatorLink.ts";
+import { answerCoordinator, type CoordinatorRequestHost } from "./overlord/coordinatorRequests.ts";
+import type { CoordinatorAnswer, CoordinatorRequest, CoordinatorRequestKind } from "../protocol/coordinatorRequests.ts";
 import { credentialSubject } from "./overlord/pollAnswers.ts";
 import { loadStoredState } from "./overlord/storedState.ts";
 import { TaskReads, type TaskListFilter } from "./overlord/taskReads.ts";
@@ -63,17 +65,28 @@ export class Overlord extends DurableObject<Env> {
   private actions!: TaskActions;
   lifecycle: Lifecycle<(typeof OVERLORD_STAGES)[number]>;
   private readonly coordinator: CoordinatorLink;
+  private readonly coordinatorRequests: CoordinatorRequestHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.lifecycle = new Lifecycle(OVERLORD_STAGES, () => this.now());
     this.config = configOf(env);
-    this.coordinator = new CoordinatorLink(ctx.storage, env);
+    this.coordinator = new CoordinatorLink(ctx.storage, env, ctx.id.name);
     this.store = new OverlordStore(env.DB);
     this.segments = new SegmentStore(env.DB);
     this.credentials = new TaskCredentials(`${env.ADMIN_TOKEN ?? ""}|${env.AGENT_TOKEN ?? ""}`);
     this.reads = new TaskReads(() => this.core, this.store, () => this.now(), this.config.recentlyFinishedThresholdMs);
     this.polls = new AgentPolls({ core: () => this.core, now: () => this.now(), durable: () => this.durable(), reschedule: () => this.alarms.reschedule() }, this.credentials);
+    this.coordinatorRequests = {
+      core: () => this.core,
+      actions: () => this.actions,
+      store: this.store,
+      segments: this.segments,
+      config: this.config,
+      now: () => this.now(),
+      submit: (tasks) => this.submitNow(tasks),
+      segmentsChanged: (n) => this.marked(n),
+    };
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     this.alarms.register(runnerTimeoutsDuty(() => this.core));
     this.commits = new GroupCommit(
@@ -160,14 +173,16 @@ export class Overlord extends DurableObject<Env> {
 
   /** All-or-nothing submission; answers after the tasks (and any assignment) are in D1. */
   async submit(tasks: Task[]): Promise<RpcResult<string[]>> {
-    return rpcResult(async () => {
-      // Generated ids (timestamp + random part) cannot already exist; only given ids are looked up.
-      const userIds = tasks.filter((t) => !t.generatedId).map((t) => t.id).filter((id) => !this.core.queue.get(id));
-      const known = userIds.length > 0 ? await this.store.existingIds(userIds) : new Set<string>();
-      const entries = this.core.queue.submit(tasks, known);
-      await this.durable();
-      return entries.map((e) => e.task.id);
-    });
+    return rpcResult(() => this.submitNow(tasks));
+  }
+
+  private async submitNow(tasks: Task[]): Promise<string[]> {
+    // Generated ids (timestamp + random part) cannot already exist; only given ids are looked up.
+    const userIds = tasks.filter((t) => !t.generatedId).map((t) => t.id).filter((id) => !this.core.queue.get(id));
+    const known = userIds.length > 0 ? await this.store.existingIds(userIds) : new Set<string>();
+    const entries = this.core.queue.submit(tasks, known);
+    await this.durable();
+    return entries.map((e) => e.task.id);
   }
 
   getTaskJson(id: string): Promise<RpcResult<string | null>> {
@@ -255,14 +270,31 @@ export class Overlord extends DurableObject<Env> {
   // ---- segments ------------------------------------------------------------------------------
 
   /**
-   * The Coordinator's marking (overshadowed segments, kills), fenced by its term
+   * What the Coordinator asks (protocol/coordinatorRequests.ts), fenced by its term
    * (overlord/coordinatorLink.ts): a superseded Coordinator still finishing a duty cannot write.
    */
-  async markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
+  async forCoordinator<K extends CoordinatorRequestKind>(coordinatorTerm: number, req: CoordinatorRequest & { kind: K }): Promise<RpcResult<CoordinatorAnswer<K>>> {
     return rpcResult(async () => {
       await this.coordinator.fence(coordinatorTerm);
-      return this.marked(await this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now())));
+      return (await answerCoordinator(this.coordinatorRequests, req)) as CoordinatorAnswer<K>;
     });
+  }
+
+  /** The Coordinator's marking (overshadowed segments), fenced by its term. */
+  markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
+    return this.forCoordinator(coordinatorTerm, { kind: "markSegments", dataSource, request });
+  }
+
+  /** Druid's killPendingSegments: a data source's pending segments created in the interval. */
+  deletePendingSegments(dataSource: string, createdIn: Interval): Promise<RpcResult<number>> {
+    return rpcResult(() =>
+      this.actions.exclusive(dataSource, () => {
+        let oldest = Number.POSITIVE_INFINITY;
+        for (const e of this.core.queue.active.values()) if (e.task.dataSource === dataSource) oldest = Math.min(oldest, e.createdMs);
+        if (createdIn.end > oldest) throw invalidInput(`Cannot delete pendingSegments because there is at least one active task created at ${toIso(oldest)}`);
+        return this.segments.deletePendingCreatedIn(dataSource, createdIn.start, createdIn.end);
+      }),
+    );
   }
 
   private marked(n: number): number {

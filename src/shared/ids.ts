@@ -47,6 +47,11 @@ export function generateTaskId(type: string, dataSource: string | null, nowMs: n
   return parts.join("_");
 }
 
+/** A kill task's id as Druid issues it on an operator's or its own behalf: `<prefix>_kill_<ds>_<start>_<end>_<ISO now>_<random>`. */
+export function issuedKillTaskId(prefix: "api-issued" | "coordinator-issued", dataSource: string, interval: string, nowMs: number): string {
+  return `${prefix}_${generateTaskId("kill", dataSource, nowMs, Math.random, interval)}`;
+}
+
 function uuid(random: () => number): string {
   // the runtime's own v4 UUID (one native call) unless a test injected its randomness
   if (random === Math.random) return crypto.randomUUID();

@@ -50,7 +50,7 @@ describe("markOvershadowedUnused on the Coordinator's alarm", () => {
     }
     expect(used).toEqual([v2]);
     const duties = (await api("GET", "/druid/coordinator/v1/duties")).json.dutyGroups;
-    expect(duties[0]).toMatchObject({ name: "HistoricalManagementDuties", period: "PT60S", dutyNames: ["MarkOvershadowedSegmentsAsUnused"] });
+    expect(duties[0]).toMatchObject({ name: "HistoricalManagementDuties", period: "PT60S", dutyNames: ["MarkOvershadowedSegmentsAsUnused", "CollectSegmentStats"] });
     expect(duties[0].lastRunEnd).not.toBeNull();
     expect((await api("POST", "/druid/coordinator/v1/config", { millisToWaitBeforeDeleting: 900000 })).status).toBe(200);
   });

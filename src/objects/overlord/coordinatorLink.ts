@@ -7,7 +7,7 @@
  */
 import type { Env } from "../../env.ts";
 import { DruidError } from "../../shared/errors.ts";
-import { coordinatorName } from "../names.ts";
+import { coordinatorOf } from "../names.ts";
 
 const TERM_KEY = "coordinatorTerm";
 
@@ -17,6 +17,8 @@ export class CoordinatorLink {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly env: Env,
+    /** The Overlord's own object name (its Coordinator is named after it: objects/names.ts). */
+    private readonly ownName: string | undefined,
   ) {}
 
   /** Reads the highest Coordinator term seen (at the Overlord's start). */
@@ -37,7 +39,7 @@ export class CoordinatorLink {
 
   /** After segment rows changed (fire and forget: the Coordinator's poll is the safety net). */
   nudge(): void {
-    void this.env.COORDINATOR.getByName(coordinatorName(this.env))
+    void this.env.COORDINATOR.getByName(coordinatorOf(this.env, this.ownName))
       .segmentsChanged()
       .catch((err: unknown) => console.warn("could not nudge the Coordinator after a segment change (its poll will catch up):", err));
   }

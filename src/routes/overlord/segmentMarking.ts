@@ -8,9 +8,8 @@ import { z } from "zod";
 import type { MarkRequest } from "../../overlord/segmentMarking.ts";
 import { parseSegmentId } from "../../segments/segmentId.ts";
 import { MAX_FILTER_VERSIONS } from "../../shared/filterLimits.ts";
-import { validateId } from "../../shared/ids.ts";
-import { formatPathInterval, parseInterval, toIso } from "../../shared/intervals.ts";
-import { randomSuffix } from "../../shared/ids.ts";
+import { issuedKillTaskId, validateId } from "../../shared/ids.ts";
+import { parseInterval, toIso } from "../../shared/intervals.ts";
 import { json, param, readJson, text, type Ctx, type Req } from "../common/http.ts";
 import { overlord } from "../common/overlordStub.ts";
 import { parseTasks } from "./tasks.ts";
@@ -67,8 +66,8 @@ async function submitKill(req: Req, ctx: Ctx, intervalText: string | undefined):
   const ds = dsParam(req);
   const interval = parseInterval(intervalText, "interval", { allowUnderscore: true });
   const now = Date.now();
-  const id = `api-issued_kill_${ds}_${formatPathInterval(interval)}_${toIso(now)}_${randomSuffix()}`;
-  const [task] = parseTasks([{ type: "kill", id, dataSource: ds, interval: `${toIso(interval.start)}/${toIso(interval.end)}` }], ctx, now);
+  const iso = `${toIso(interval.start)}/${toIso(interval.end)}`;
+  const [task] = parseTasks([{ type: "kill", id: issuedKillTaskId("api-issued", ds, iso, now), dataSource: ds, interval: iso }], ctx, now);
   await overlord(ctx.env).submit([task!]);
   return text("", 200);
 }
