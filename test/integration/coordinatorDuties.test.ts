@@ -6,7 +6,6 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Coordinator } from "../../src/objects/Coordinator.ts";
 import { SegmentStore } from "../../src/metadata/segmentStore.ts";
 import { laterClock, systemClock } from "../../src/platform/clock.ts";
 import type { DutyGroupName } from "../../src/objects/coordinator/coordinatorDuties.ts";
@@ -17,7 +16,7 @@ const DAY = 86_400_000;
 /** Runs one duty group in the Coordinator with its clock `laterMs` ahead; answers the group's run stats. */
 async function runGroup(group: DutyGroupName, laterMs = 0): Promise<Record<string, any>> {
   await api("GET", "/druid/coordinator/v1/isLeader"); // the object has started
-  return runInDurableObject(coordinatorStub(), async (c: Coordinator) => {
+  return runInDurableObject(coordinatorStub(), async (c) => {
     const o = c as unknown as { clock: typeof systemClock; dutyGroups: { run(g: DutyGroupName): Promise<void>; toJSON(): Array<{ name: string; lastRunStats: any }> } };
     o.clock = laterClock(systemClock, laterMs);
     await o.dutyGroups.run(group);
