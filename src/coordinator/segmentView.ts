@@ -78,7 +78,8 @@ export class SegmentView {
   private high = 0;
   private freeHead = -1;
   private count = 0;
-  /** Segments ever removed (became unused or went): duties watch it for news of unused segments. */
+  /** Segments ever added to and removed from the view (published, or unused or gone): duties watch these for news. */
+  additions = 0;
   removals = 0;
 
   private readonly dataSourceNames = new Interner();
@@ -167,6 +168,7 @@ export class SegmentView {
       this.index.insert(this.keyHash(ds, iv, ver, row.partitionNum), slot);
       this.stateOf(ds).count++;
       this.count++;
+      this.additions++;
     }
     this.core[slot] = row.corePartitions;
     this.bytes[slot] = row.size;

@@ -48,6 +48,9 @@ export interface CoordinatorDutyHost {
 
 type RunStats = Record<string, unknown>;
 
+/** How soon a failed group run is tried again (or its period, if shorter). */
+const RETRY_MS = 30_000;
+
 /** Druid's duty groups, in the order they run when due together. */
 export const DUTY_GROUPS = ["HistoricalManagementDuties", "IndexingServiceDuties", "MetadataStoreManagementDuties"] as const;
 export type DutyGroupName = (typeof DUTY_GROUPS)[number];
@@ -67,12 +70,16 @@ export class CoordinatorDuties {
   /** The kill duty's own period (druid.coordinator.kill.period), brought forward by news of unused segments. */
   private killDueAt = 0;
   private client: OverlordClient | null = null;
+  private additionsSeen = 0;
   private removalsSeen = 0;
   private lastStatsLine = "";
 
   constructor(private readonly host: CoordinatorDutyHost) {
     const cfg = host.config;
     const now = host.now();
+    // what the view held when this incarnation's duties began is not news
+    this.additionsSeen = host.view().additions;
+    this.removalsSeen = host.view().removals;
     this.kill = new KillUnusedSegments({
       config: cfg.killUnusedSegments,
       dynamic: host.dynamic,
@@ -132,7 +139,10 @@ export class CoordinatorDuties {
     return this.groupNamed(group).dueAt;
   }
 
-  /** One run of the group (the object's alarm calls it when due). */
+  /**
+   * One run of the group (the object's alarm calls it when due). A failed run (D1, or the
+   * Overlord refusing) is logged and retried soon; it never keeps the other groups from running.
+   */
   async run(group: DutyGroupName): Promise<void> {
     const g = this.groupNamed(group);
     const start = this.host.now();
@@ -140,24 +150,31 @@ export class CoordinatorDuties {
     this.client = new OverlordClient(this.host.env, this.host.overlordName, this.host.term());
     try {
       g.lastRunStats = await g.run(this.client);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`Coordinator duty group ${group} failed; retrying in ${RETRY_MS / 1000} s:`, message);
+      g.lastRunStats = { error: message };
+      g.dueAt = Math.min(g.dueAt, start + RETRY_MS);
     } finally {
       this.client = null;
       g.stats.ran(start, this.host.now());
     }
   }
 
-  /** After a sync: overshadowed segments bring the historical duties forward, newly unused ones the kill duties. */
+  /**
+   * After a sync: new segments (publishes) and overshadowed ones bring the historical duties
+   * forward, segments turning unused the kill duties (when kill is on).
+   */
   synced(): void {
     const view = this.host.view();
     const now = this.host.now();
-    if (view.overshadowedCount() > 0) this.bringForward(0, now);
-    if (view.removals !== this.removalsSeen) {
-      this.removalsSeen = view.removals;
-      if (this.host.config.killUnusedSegments.on) {
-        this.killDueAt = Math.min(this.killDueAt, now);
-        this.bringForward(1, now);
-      }
+    if (view.additions !== this.additionsSeen || view.overshadowedCount() > 0) this.bringForward(0, now);
+    if (view.removals !== this.removalsSeen && this.host.config.killUnusedSegments.on) {
+      this.killDueAt = Math.min(this.killDueAt, now);
+      this.bringForward(1, now);
     }
+    this.additionsSeen = view.additions;
+    this.removalsSeen = view.removals;
   }
 
   /** A rule change: the historical duties run at once. */
