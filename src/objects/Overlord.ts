@@ -16,7 +16,7 @@ import { SegmentStore } from "../metadata/segmentStore.ts";
 import { configOf, type OverlordConfig } from "../overlord/config.ts";
 import type { LockFilterPolicy } from "../overlord/lockbox.ts";
 import { OverlordCore } from "../overlord/overlordCore.ts";
-import { markSegments, type MarkRequest } from "../overlord/segmentMarking.ts";
+import type { MarkRequest } from "../overlord/segmentMarking.ts";
 import { TaskActions } from "../overlord/taskActions.ts";
 import type { TaskAction } from "../protocol/taskAction.ts";
 import type { Task } from "../overlord/taskSpec.ts";
@@ -31,12 +31,12 @@ import { Lifecycle } from "../platform/lifecycle.ts";
 import { rpcResult, type RpcResult } from "../platform/rpc.ts";
 import type { PollRequest } from "../protocol/agent.ts";
 import { TaskCredentials } from "../shared/credentials.ts";
-import { DruidError, invalidInput } from "../shared/errors.ts";
+import { DruidError } from "../shared/errors.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
 import { AgentPolls } from "./overlord/agentPolls.ts";
 import { assertUploadAllowed } from "./overlord/agentUploads.ts";
 import { CoordinatorLink } from "./overlord/coordinatorLink.ts";
-import { answerCoordinator, type CoordinatorRequestHost } from "./overlord/coordinatorRequests.ts";
+import { answerCoordinator, deletePendingSegments, markSegmentsOf, type CoordinatorRequestHost } from "./overlord/coordinatorRequests.ts";
 import type { CoordinatorAnswer, CoordinatorRequest, CoordinatorRequestKind } from "../protocol/coordinatorRequests.ts";
 import { credentialSubject } from "./overlord/pollAnswers.ts";
 import { loadStoredState } from "./overlord/storedState.ts";
@@ -250,19 +250,12 @@ export class Overlord extends DurableObject<Env> {
     return rpcResult(() => this.polls.poll(req, workerKey));
   }
 
-  /** A task's log from the agent holding its worker (objects/overlord/agentUploads.ts). */
-  async putLog(host: string, workerKey: string, taskId: string, log: string): Promise<RpcResult<void>> {
+  /** A task's log or reports from the agent holding its worker (objects/overlord/agentUploads.ts). */
+  async upload(host: string, workerKey: string, taskId: string, upload: { log: string } | { reports: Record<string, unknown> }): Promise<RpcResult<void>> {
     return rpcResult(async () => {
       await assertUploadAllowed({ core: this.core, store: this.store, workerKeys: this.polls.workerKeys }, taskId, host, workerKey);
-      this.core.ctx.writes.add({ kind: "log", data: { taskId, log, now: this.now() } });
-      await this.durable();
-    });
-  }
-
-  async putReports(host: string, workerKey: string, taskId: string, payload: Record<string, unknown>): Promise<RpcResult<void>> {
-    return rpcResult(async () => {
-      await assertUploadAllowed({ core: this.core, store: this.store, workerKeys: this.polls.workerKeys }, taskId, host, workerKey);
-      this.core.ctx.writes.add({ kind: "report", data: { taskId, payload, now: this.now() } });
+      const now = this.now();
+      this.core.ctx.writes.add("log" in upload ? { kind: "log", data: { taskId, log: upload.log, now } } : { kind: "report", data: { taskId, payload: upload.reports, now } });
       await this.durable();
     });
   }
@@ -287,14 +280,7 @@ export class Overlord extends DurableObject<Env> {
 
   /** Druid's killPendingSegments: a data source's pending segments created in the interval. */
   deletePendingSegments(dataSource: string, createdIn: Interval): Promise<RpcResult<number>> {
-    return rpcResult(() =>
-      this.actions.exclusive(dataSource, () => {
-        let oldest = Number.POSITIVE_INFINITY;
-        for (const e of this.core.queue.active.values()) if (e.task.dataSource === dataSource) oldest = Math.min(oldest, e.createdMs);
-        if (createdIn.end > oldest) throw invalidInput(`Cannot delete pendingSegments because there is at least one active task created at ${toIso(oldest)}`);
-        return this.segments.deletePendingCreatedIn(dataSource, createdIn.start, createdIn.end);
-      }),
-    );
+    return rpcResult(() => deletePendingSegments(this.coordinatorRequests, dataSource, createdIn));
   }
 
   private marked(n: number): number {
@@ -304,7 +290,7 @@ export class Overlord extends DurableObject<Env> {
 
   /** An operator's marking of segments used or unused, serialised with the data source's publishes. */
   async markSegments(dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
-    return rpcResult(async () => this.marked(await this.actions.exclusive(dataSource, () => markSegments(this.segments, dataSource, request, this.now()))));
+    return rpcResult(() => markSegmentsOf(this.coordinatorRequests, dataSource, request));
   }
 
   // ---- task actions --------------------------------------------------------------------------

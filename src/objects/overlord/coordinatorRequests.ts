@@ -1,6 +1,6 @@
 /**
  * The Overlord's answers to the Coordinator (protocol/coordinatorRequests.ts), after its term
- * was fenced: segment marking and pending-segment deletion are serialised with the data
+ * was fenced (and the pending-segment deletion an operator asks for the same way): segment marking and pending-segment deletion are serialised with the data
  * source's publishes and allocations (TaskActions.exclusive), a kill task is submitted like any
  * task, and the reads the kill duties need come from the queue and D1.
  */
@@ -15,6 +15,7 @@ import type { SegmentStore } from "../../metadata/segmentStore.ts";
 import type { CoordinatorRequest } from "../../protocol/coordinatorRequests.ts";
 import { COORDINATOR_KILL_PREFIX } from "../../duties/killUnusedSegments.ts";
 import { invalidInput } from "../../shared/errors.ts";
+import { toIso, type Interval } from "../../shared/intervals.ts";
 
 export interface CoordinatorRequestHost {
   core(): OverlordCore;
@@ -32,7 +33,7 @@ export interface CoordinatorRequestHost {
 export async function answerCoordinator(host: CoordinatorRequestHost, req: CoordinatorRequest): Promise<unknown> {
   switch (req.kind) {
     case "markSegments":
-      return mark(host, req.dataSource, req.request);
+      return markSegmentsOf(host, req.dataSource, req.request);
     case "submitTask": {
       const { config } = host;
       const task = parseTask(req.task, { now: host.now(), defaultContext: config.defaultContext, maxPayloadBytes: config.maxTaskPayloadBytes, testTaskTypes: config.testTaskTypes });
@@ -54,12 +55,27 @@ export async function answerCoordinator(host: CoordinatorRequestHost, req: Coord
       return { earliestActiveMs, latestCompletedMs: latest ? latest.created_ms : null };
     }
     case "deletePendingSegments":
-      return host.actions().exclusive(req.dataSource, () => host.segments.deletePendingCreatedIn(req.dataSource, Number.MIN_SAFE_INTEGER, req.createdBeforeMs));
+      return deletePendingSegments(host, req.dataSource, { start: Number.MIN_SAFE_INTEGER, end: req.createdBeforeMs });
     case "deleteAudit":
       return host.store.deleteAuditBefore(req.beforeMs);
   }
 }
 
-async function mark(host: CoordinatorRequestHost, dataSource: string, request: MarkRequest): Promise<number> {
+/** Marks segments used or unused, serialised with the data source's publishes; the Coordinator hears of any change. */
+export async function markSegmentsOf(host: CoordinatorRequestHost, dataSource: string, request: MarkRequest): Promise<number> {
   return host.segmentsChanged(await host.actions().exclusive(dataSource, () => markSegments(host.segments, dataSource, request, host.now())));
+}
+
+/**
+ * Druid's killPendingSegments: the data source's pending segments created in `createdIn`,
+ * serialised with its allocations, and refused while an active task of the data source was
+ * created inside the interval (its allocations may still be published).
+ */
+export function deletePendingSegments(host: CoordinatorRequestHost, dataSource: string, createdIn: Interval): Promise<number> {
+  return host.actions().exclusive(dataSource, () => {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const e of host.core().queue.active.values()) if (e.task.dataSource === dataSource) oldest = Math.min(oldest, e.createdMs);
+    if (createdIn.end > oldest) throw invalidInput(`Cannot delete pendingSegments because there is at least one active task created at ${toIso(oldest)}`);
+    return host.segments.deletePendingCreatedIn(dataSource, createdIn.start, createdIn.end);
+  });
 }

@@ -37,7 +37,7 @@ export function agentRoutes(router: RouterType<Req, [Ctx]>) {
     const host = workerHeader(req);
     const key = workerKey(req);
     const log = logTail(await readText(req, MAX_LOG_CHARS * 4));
-    await overlord(ctx.env).putLog(host, key, id, log);
+    await overlord(ctx.env).upload(host, key, id, { log });
     return json({ task: id });
   });
 
@@ -47,7 +47,7 @@ export function agentRoutes(router: RouterType<Req, [Ctx]>) {
     const host = workerHeader(req);
     const key = workerKey(req);
     const reports = validate(reportsSchema, await readJson(req, MAX_LOG_CHARS), "reports");
-    await overlord(ctx.env).putReports(host, key, id, reports);
+    await overlord(ctx.env).upload(host, key, id, { reports });
     return json({ task: id });
   });
 }
