@@ -23,10 +23,10 @@
  * only its data source dirty, and a query recomputes only dirty data sources (whole data
  * source; narrowing it to the time chunks a change touches is not done yet).
  */
-import { allPossibleSegmentIdParsings, formatSegmentId } from "../segments/segmentId.ts";
+import { allPossibleSegmentIdParsings } from "../segments/segmentId.ts";
 import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "../segments/dataSegment.ts";
-import type { Interval } from "../shared/intervals.ts";
-import { Interner, SlotIndex, grown, mix, mixNumber } from "./segmentViewTables.ts";
+import { toIso, type Interval } from "../shared/intervals.ts";
+import { Interner, SlotIndex, SortedRanks, grown, mix, mixNumber } from "./segmentViewTables.ts";
 import { FLAG_OVERSHADOWED, FLAG_USED, computeOvershadowed } from "./segmentViewOvershadow.ts";
 
 /** A change row from the metadata store (`segments`); `used: false` removes the segment. */
@@ -64,6 +64,8 @@ interface DataSourceState {
 }
 
 const INITIAL = 1024;
+/** Intervals whose id text is kept (bounded: a view may hold a million intervals). */
+const INTERVAL_TEXT_CACHE = 16_384;
 
 export class SegmentView {
   private capacity = INITIAL;
@@ -84,6 +86,8 @@ export class SegmentView {
 
   private readonly dataSourceNames = new Interner();
   private readonly versionNames = new Interner();
+  /** Versions' string order as ranks (overshadowing compares versions). */
+  private readonly versionRanks = new SortedRanks();
   private readonly byDataSource: DataSourceState[] = []; // by data source index
 
   private ivCount = 0;
@@ -92,6 +96,9 @@ export class SegmentView {
   /** Interval ranks in start order, recomputed (at a refresh) when intervals were added. */
   private ivRank = new Int32Array(0);
   private readonly ivIndex = new SlotIndex(INITIAL, (i) => this.intervalHash(this.ivStart[i], this.ivEnd[i]));
+
+  /** `start_end` ISO text of recently formatted intervals (ids are built often, intervals repeat). */
+  private readonly intervalText = new Map<number, string>();
 
   private readonly index = new SlotIndex(INITIAL, (s) => this.keyHash(this.ds[s], this.interval[s], this.version[s], this.partition[s]));
 
@@ -247,10 +254,17 @@ export class SegmentView {
   sizeOf(slot: number): number { return this.bytes[slot]; }
   isUsed(slot: number): boolean { return slot >= 0 && slot < this.high && (this.flags[slot] & FLAG_USED) !== 0; }
 
-  /** Druid's id of a slot's segment (built on demand, never stored). */
+  /** Druid's id of a slot's segment (built on demand, never stored; recent intervals' text is cached). */
   idOf(slot: number): string {
-    const { start, end } = this.intervalOf(slot);
-    return formatSegmentId({ dataSource: this.dataSourceOf(slot), interval: { start, end }, version: this.versionOf(slot), partitionNum: this.partition[slot] });
+    const iv = this.interval[slot];
+    let text = this.intervalText.get(iv);
+    if (text === undefined) {
+      if (this.intervalText.size >= INTERVAL_TEXT_CACHE) this.intervalText.clear();
+      text = `${toIso(this.ivStart[iv])}_${toIso(this.ivEnd[iv])}`;
+      this.intervalText.set(iv, text);
+    }
+    const base = `${this.dataSourceOf(slot)}_${text}_${this.versionOf(slot)}`;
+    return this.partition[slot] === 0 ? base : `${base}_${this.partition[slot]}`;
   }
 
   /** The used slots of each data source index in `dsList`, in one scan of the ds column. */
@@ -276,13 +290,14 @@ export class SegmentView {
     const dirty = dsList.filter((ds) => this.byDataSource[ds]?.dirty);
     if (dirty.length === 0) return;
     const members = this.gather(dirty);
+    this.versionRanks.update(this.versionNames.values);
     if (this.ivRank.length !== this.ivCount) {
       const byStart = new Int32Array(this.ivCount).map((_, i) => i);
       byStart.sort((a, b) => this.ivStart[a] - this.ivStart[b] || a - b);
       this.ivRank = new Int32Array(this.ivCount);
       for (let r = 0; r < byStart.length; r++) this.ivRank[byStart[r]] = r;
     }
-    const cols = { interval: this.interval, version: this.version, partition: this.partition, core: this.core, flags: this.flags, intervalStart: this.ivStart, intervalEnd: this.ivEnd, intervalRank: this.ivRank, intervalCount: this.ivCount, versions: this.versionNames.values };
+    const cols = { interval: this.interval, version: this.version, partition: this.partition, core: this.core, flags: this.flags, intervalStart: this.ivStart, intervalEnd: this.ivEnd, intervalRank: this.ivRank, intervalCount: this.ivCount, versionRank: this.versionRanks.rank, versionCount: this.versionNames.size };
     dirty.forEach((ds, k) => {
       const st = this.byDataSource[ds];
       st.overshadowed = computeOvershadowed(cols, members[k], members[k].length);
@@ -316,6 +331,16 @@ export class SegmentView {
     return out;
   }
 
+  /** Every data source's overshadowed slots, refreshed first, found in one scan of the view. */
+  overshadowedByDataSource(): Map<string, number[]> {
+    this.refreshAll();
+    const byDs: number[][] = [];
+    for (let s = 0; s < this.high; s++) if (this.flags[s] & FLAG_OVERSHADOWED) (byDs[this.ds[s]] ??= []).push(s);
+    const out = new Map<string, number[]>();
+    byDs.forEach((slots, ds) => out.set(this.dataSourceNames.values[ds], slots));
+    return out;
+  }
+
   /** Ids of a data source's overshadowed segments (what MarkOvershadowedSegmentsAsUnused marks). */
   overshadowedIds(dataSource: string): string[] {
     return this.overshadowedSlots(dataSource).map((s) => this.idOf(s));
@@ -342,6 +367,6 @@ export class SegmentView {
     let b = this.ds.byteLength + this.interval.byteLength + this.version.byteLength + this.partition.byteLength + this.core.byteLength + this.bytes.byteLength + this.flags.byteLength;
     b += this.index.bytes + this.ivIndex.bytes + this.ivStart.byteLength + this.ivEnd.byteLength + this.ivRank.byteLength;
     b += this.byDataSource.length * 48;
-    return b + this.dataSourceNames.bytes() + this.versionNames.bytes();
+    return b + this.dataSourceNames.bytes() + this.versionNames.bytes() + this.versionRanks.bytes;
   }
 }

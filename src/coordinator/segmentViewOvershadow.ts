@@ -27,36 +27,24 @@ export interface OvershadowColumns {
   /** Rank of each interval in (start, index) order over the whole interval table. */
   intervalRank: Int32Array;
   intervalCount: number;
-  versions: readonly string[];
+  /** Each version's rank in string order (Druid compares versions as strings), over the whole version table. */
+  versionRank: Int32Array;
+  versionCount: number;
 }
 
 export const FLAG_USED = 1;
 export const FLAG_OVERSHADOWED = 2;
 
 /** Recomputes FLAG_OVERSHADOWED of `members[0..n)`; returns how many are overshadowed. */
-let scratchRanks = new Int32Array(0);
-
 export function computeOvershadowed(c: OvershadowColumns, members: Int32Array, n: number): number {
   if (n === 0) return 0;
-  const { interval, version, partition, core, flags, intervalStart, intervalEnd, intervalRank: ivRank, versions } = c;
-
-  // version ranks in string order (Druid compares versions as strings); rankOf is indexed by
-  // version-table index and kept between calls (only touched entries are reset)
-  if (scratchRanks.length < versions.length) scratchRanks = new Int32Array(Math.max(versions.length, 2 * scratchRanks.length)).fill(-1);
-  const rankOf = scratchRanks;
-  const distinct: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = version[members[i]];
-    if (rankOf[v] === -1) { rankOf[v] = 0; distinct.push(v); }
-  }
-  distinct.sort((a, b) => (versions[a] < versions[b] ? -1 : versions[a] > versions[b] ? 1 : 0));
-  distinct.forEach((v, r) => (rankOf[v] = r));
+  const { interval, version, partition, core, flags, intervalStart, intervalEnd, intervalRank: ivRank, versionRank: rankOf } = c;
 
   // members by (interval rank, version): chunks become runs, in interval start order. The key
   // (interval rank × versions + version rank) × n + position sorts natively when it fits 2^53.
   const order = members.slice(0, n);
   const startOf = new Float64Array(n);
-  const nv = distinct.length;
+  const nv = c.versionCount;
   if (c.intervalCount <= 4 * n) {
     // counting sort by interval rank, then insertion sort of each interval's run by version rank
     const counts = new Int32Array(c.intervalCount + 1);
@@ -205,6 +193,5 @@ export function computeOvershadowed(c: OvershadowColumns, members: Int32Array, n
       else flags[slot] &= ~FLAG_OVERSHADOWED;
     }
   }
-  for (const v of distinct) rankOf[v] = -1;
   return overshadowed;
 }

@@ -137,3 +137,36 @@ export class SlotIndex {
     return this.table.byteLength;
   }
 }
+
+/**
+ * The string order of an interner's values as ranks (rank[i] < rank[j] iff values[i] < values[j],
+ * UTF-16 code unit order as Java's String.compareTo, which Druid compares versions with). Kept
+ * current as values are added: the new ones are sorted and merged in, O(new · log new + all),
+ * so one publish with a new version costs a merge, not a sort of every version.
+ */
+export class SortedRanks {
+  /** Value indexes in string order. */
+  private order = new Int32Array(0);
+  rank = new Int32Array(0);
+  private ranked = 0;
+
+  update(values: readonly string[]): void {
+    const total = values.length;
+    if (total === this.ranked) return;
+    const cmp = (a: number, b: number) => (values[a]! < values[b]! ? -1 : values[a]! > values[b]! ? 1 : 0);
+    const fresh = Int32Array.from({ length: total - this.ranked }, (_, k) => this.ranked + k).sort(cmp);
+    const merged = new Int32Array(total);
+    let i = 0, j = 0, k = 0;
+    while (i < this.ranked && j < fresh.length) merged[k++] = cmp(this.order[i]!, fresh[j]!) <= 0 ? this.order[i++]! : fresh[j++]!;
+    while (i < this.ranked) merged[k++] = this.order[i++]!;
+    while (j < fresh.length) merged[k++] = fresh[j++]!;
+    this.order = merged;
+    if (this.rank.length < total) this.rank = grown(this.rank, Math.max(total, 2 * this.rank.length));
+    for (let r = 0; r < total; r++) this.rank[merged[r]!] = r;
+    this.ranked = total;
+  }
+
+  get bytes(): number {
+    return this.order.byteLength + this.rank.byteLength;
+  }
+}

@@ -33,10 +33,10 @@ export async function markOvershadowedUnused(host: MarkOvershadowedHost): Promis
   if (host.now() - host.leaderSince() < cfg.millisToWaitBeforeDeleting) return { skipped: "leaderTooYoung", overshadowed: 0, marked: 0 };
   let overshadowed = 0;
   let marked = 0;
-  for (const ds of host.view.dataSources()) {
-    const ids = host.view.overshadowedIds(ds);
-    overshadowed += ids.length;
-    for (let i = 0; i < ids.length; i += IDS_PER_CALL) marked += await host.markUnused(ds, ids.slice(i, i + IDS_PER_CALL));
+  // slots, not ids, until a call's worth is needed: at most IDS_PER_CALL id strings at a time
+  for (const [ds, slots] of host.view.overshadowedByDataSource()) {
+    overshadowed += slots.length;
+    for (let i = 0; i < slots.length; i += IDS_PER_CALL) marked += await host.markUnused(ds, slots.slice(i, i + IDS_PER_CALL).map((s) => host.view.idOf(s)));
   }
   return { skipped: null, overshadowed, marked };
 }
