@@ -10,6 +10,7 @@
  * once: if its key sorts after the cursor it is read with a later page, else it is missed, but no
  * row already answered is read again and none after the cursor is skipped.
  */
+import type { Interval } from "../shared/intervals.ts";
 import { SEGMENT_COLUMNS, toRecord, type Row, type SegmentRecord } from "./segmentStore.ts";
 
 /**
@@ -51,6 +52,39 @@ export class SegmentPages {
       return;
     }
     for (const ds of [...new Set(dataSources)].sort(codePointOrder)) yield* this.pages(ds);
+  }
+
+  /**
+   * A data source's unused segments (contained in `interval` when given) in id order, ascending
+   * or descending, after `afterId` when given, at most `limit` in all: Druid's unusedSegments
+   * listing, keyset-paged on the index (datasource, used, id).
+   */
+  async *unused(dataSource: string, q: { interval: Interval | null; descending: boolean; afterId: string | null; limit: number | null }): AsyncGenerator<SegmentRecord[]> {
+    let after = q.afterId;
+    let left = q.limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const where = ["datasource = ?", "used = 0"];
+      const params: unknown[] = [dataSource];
+      if (q.interval) {
+        where.push("start_ms >= ? AND end_ms <= ?");
+        params.push(q.interval.start, q.interval.end);
+      }
+      if (after !== null) {
+        where.push(q.descending ? "id < ?" : "id > ?");
+        params.push(after);
+      }
+      const size = Math.min(this.pageSize, left);
+      params.push(size);
+      const r = await this.db
+        .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE ${where.join(" AND ")} ORDER BY id ${q.descending ? "DESC" : "ASC"} LIMIT ?`)
+        .bind(...params)
+        .all<Row>();
+      segmentPaging.onPageRead(r.results.length);
+      if (r.results.length > 0) yield r.results.map(toRecord);
+      if (r.results.length < size) return;
+      after = r.results[r.results.length - 1]!.id;
+      left -= r.results.length;
+    }
   }
 
   /** Whether the data source has a used segment: one index probe. */

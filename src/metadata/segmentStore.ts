@@ -182,21 +182,6 @@ export class SegmentStore {
     return r.results.map(toRecord);
   }
 
-  /** Every used segment (optionally of some dataSources), for the metadata endpoints. */
-  async allUsed(dataSources: string[] | null): Promise<SegmentRecord[]> {
-    const params: unknown[] = [];
-    let where = "used = 1";
-    if (dataSources && dataSources.length > 0) {
-      where += ` AND datasource IN (${placeholders(dataSources.length)})`;
-      params.push(...dataSources);
-    }
-    const r = await this.db
-      .prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE ${where} ORDER BY datasource, start_ms, version, partition_num`)
-      .bind(...params)
-      .all<Row>();
-    return r.results.map(toRecord);
-  }
-
   async dataSources(includeUnused: boolean): Promise<DataSourceSummary[]> {
     const r = await this.db
       .prepare(

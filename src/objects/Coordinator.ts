@@ -145,14 +145,6 @@ export class Coordinator extends DurableObject<Env> {
     });
   }
 
-  /** Ids of the overshadowed used segments of these data sources (all when null), after a sync: as current as D1. */
-  async overshadowedIds(dataSources: string[] | null): Promise<RpcResult<string[]>> {
-    return rpcResult(async () => {
-      await this.segmentSync.sync();
-      return (dataSources ?? this.view.dataSources()).flatMap((ds) => this.view.overshadowedIds(ds));
-    });
-  }
-
   /**
    * Which of `ids` are overshadowed used segments, after a sync: the metadata endpoints ask this
    * page by page, so neither side ever holds every overshadowed id at once.

@@ -209,3 +209,28 @@ describe("a streamed answer", () => {
     expect(logged).toHaveLength(1);
   });
 });
+
+describe("unusedSegments streams a data source's unused segments in id order, page by page", () => {
+  it("answers ascending or descending, after lastSegmentId, within limit and interval, across page boundaries", async () => {
+    const c = s.c;
+    const store = new SegmentStore(env.DB);
+    const more = Array.from({ length: 40 }, (_, d) => seg(c, d + 600, V1, 0, 1));
+    await insert(more);
+    await store.setUsedByIds(c, more.map(segmentIdOf), false, Date.now());
+    const unusedIds = (await api("GET", `${M}/datasources/${c}/unusedSegments`)).json.map((x: { dataSegment: { identifier: string } }) => x.dataSegment.identifier);
+    expect(unusedIds).toHaveLength(43);
+    expect(unusedIds).toEqual([...unusedIds].sort());
+    segmentPaging.pageSize = 7;
+    pageReads = 0;
+    const list = async (q: string) => (await api("GET", `${M}/datasources/${c}/unusedSegments?${q}`)).json.map((x: { dataSegment: { identifier: string }; used: boolean }) => (expect(x.used).toBe(false), x.dataSegment.identifier));
+    expect(await list("")).toEqual(unusedIds);
+    expect(pageReads).toBe(7); // 43 rows in pages of 7: six full pages and a short one
+    expect(await list("sortOrder=DESC")).toEqual([...unusedIds].reverse());
+    expect(await list(`lastSegmentId=${unusedIds[9]}&limit=12`)).toEqual(unusedIds.slice(10, 22));
+    expect(await list(`sortOrder=desc&lastSegmentId=${unusedIds[30]}&limit=100`)).toEqual(unusedIds.slice(0, 30).reverse());
+    const days = `${dayOf(600).split("/")[0]}/${dayOf(609).split("/")[1]}`;
+    expect(await list(`interval=${days}`)).toEqual(more.slice(0, 10).map(segmentIdOf).sort());
+    expect((await api("GET", `${M}/datasources/${c}/unusedSegments?limit=0`)).status).toBe(400);
+    expect((await api("GET", `${M}/datasources/${c}/unusedSegments?sortOrder=up`)).status).toBe(400);
+  });
+});

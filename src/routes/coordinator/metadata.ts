@@ -124,14 +124,9 @@ export function metadataRoutes(router: RouterType<Req, [Ctx]>) {
     if (limitText !== undefined && (!/^\d+$/.test(limitText) || Number(limitText) <= 0)) return text(`Invalid limit[${limitText}]`, 400);
     const order = (query(req, "sortOrder") ?? "ASC").toUpperCase();
     if (order !== "ASC" && order !== "DESC") return text(`Invalid sortOrder[${order}]`, 400);
-    let rows = await store(ctx).unusedWithin(ds, interval, {});
-    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    if (order === "DESC") rows.reverse();
-    const last = query(req, "lastSegmentId");
-    if (last !== undefined) rows = rows.filter((r) => (order === "ASC" ? r.id > last : r.id < last));
-    if (limitText !== undefined) rows = rows.slice(0, Number(limitText));
-    return json(
-      rows.map((r) => ({
+    const unused = pages(ctx).unused(ds, { interval, descending: order === "DESC", afterId: query(req, "lastSegmentId") ?? null, limit: limitText === undefined ? null : Number(limitText) });
+    return streamedJson(
+      jsonArrayPieces(unused, (r) => ({
         dataSegment: r.segment,
         createdDate: r.createdDate,
         usedStatusLastUpdatedDate: r.usedStatusLastUpdated,
