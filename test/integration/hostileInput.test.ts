@@ -1571,6 +1571,8 @@ describe("bodies near and over each endpoint's cap (in bytes, multi-byte padding
     { name: "markUnused", path: () => `/druid/indexer/v1/datasources/${ds}/markUnused`, cap: MAX_BODY, body: () => ({ segmentIds: [PAD] }), over: "plain400" },
     { name: "coordinator markUsed", path: () => `/druid/coordinator/v1/datasources/${ds}/markUsed`, cap: MAX_BODY, body: () => ({ segmentIds: [PAD] }), over: "plain400" },
     { name: "metadata segments query", path: () => `/druid/coordinator/v1/metadata/datasources/${ds}/segments`, cap: MAX_BODY, body: () => [PAD] },
+    { name: "rules", path: () => `/druid/coordinator/v1/rules/${ds}`, cap: MAX_BODY, body: () => [{ type: "dropForever", pad: PAD }] },
+    { name: "coordinator config", path: () => "/druid/coordinator/v1/config", cap: MAX_BODY, body: () => ({ pad: PAD }) },
     { name: "shutdown", path: () => `/druid/indexer/v1/task/hostile_no_such_task/shutdown`, cap: MAX_BODY, body: () => ({ pad: PAD }), over: "ignored" },
     { name: "shutdownAllTasks", path: () => `/druid/indexer/v1/datasources/hostile_no_such_ds/shutdownAllTasks`, cap: MAX_BODY, body: () => ({ pad: PAD }), over: "ignored" },
   ];
