@@ -34,6 +34,8 @@ export interface StartOptions {
   port?: number;
   /** Open wrangler's DevTools inspector on this port (for profiling the Worker); off by default. */
   inspectorPort?: number;
+  /** wrangler's log level (default "warn"); "log" also prints the Worker's and the objects' console output. */
+  logLevel?: "none" | "error" | "warn" | "info" | "log" | "debug";
 }
 
 export function applyMigrations(persistDir: string): void {
@@ -60,7 +62,7 @@ export async function startDruidEdge(opts: StartOptions = {}): Promise<DruidEdge
       persist: persistDir, // startWorker adds "v3" itself, as `--persist-to` does
       server: { hostname: "127.0.0.1", port: opts.port ?? 0 },
       inspector: opts.inspectorPort ? { port: opts.inspectorPort } : false,
-      logLevel: "warn",
+      logLevel: opts.logLevel ?? "warn",
       watch: false,
     },
   });
