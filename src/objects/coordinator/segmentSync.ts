@@ -2,13 +2,20 @@
  * Keeping the Coordinator's segment view current from D1: rows past the watermark, in change
  * order, page by page (a cold start is a sync from the beginning). The watermark moves only after
  * a whole page is applied, so a failed read leaves the view as it was and the next sync retries
- * from the same place. One sync runs at a time; a request during a run makes exactly one more.
+ * from the same place. One sync runs at a time; a request during a run makes exactly one more
+ * (a failed run fails its callers and frees the next request).
  */
 import { SegmentView } from "../../coordinator/segmentView.ts";
 import type { SegmentChangeRow, SegmentStore } from "../../metadata/segmentStore.ts";
 import { corePartitionsOf } from "../../segments/dataSegment.ts";
 
+/** Rows per D1 read. */
 const PAGE = 5_000;
+
+export interface SegmentSyncOptions {
+  /** Rows per read (tests make it small to sync in many pages). */
+  pageSize?: number;
+}
 
 /** A changed segment row as the view takes it (an unused row removes the segment). */
 function viewRowOf(r: SegmentChangeRow) {
@@ -33,13 +40,17 @@ export class SegmentSync {
   lastSyncAt = 0;
   private running: Promise<void> | null = null;
   private again = false;
+  private readonly pageSize: number;
 
   constructor(
     private readonly segments: SegmentStore,
     private readonly now: () => number,
     /** After every sync (the object reschedules its duties and alarm). */
     private readonly synced: () => Promise<void>,
-  ) {}
+    options: SegmentSyncOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? PAGE;
+  }
 
   get watermarkSeq(): number {
     return this.watermark.seq;
@@ -64,16 +75,23 @@ export class SegmentSync {
     return this.running;
   }
 
-  /** One pass over every row changed past the watermark. */
+  /**
+   * One pass over every row changed past the watermark. Passes may overlap (the duty's pass
+   * beside a nudge's sync): a page is applied only if the watermark is still where it was read
+   * from, else another pass applied newer rows meanwhile and the page (which may hold older
+   * states of them) is read again from there.
+   */
   async once(): Promise<void> {
     for (;;) {
-      const rows = await this.segments.changesSince(this.watermark.seq, this.watermark.id, PAGE);
+      const from = this.watermark;
+      const rows = await this.segments.changesSince(from.seq, from.id, this.pageSize);
+      if (this.watermark !== from) continue;
       for (const r of rows) this.view.upsert(viewRowOf(r));
       if (rows.length > 0) {
         const last = rows[rows.length - 1]!;
         this.watermark = { seq: last.change_seq, id: last.id };
       }
-      if (rows.length < PAGE) break;
+      if (rows.length < this.pageSize) break;
     }
     this.lastSyncAt = this.now();
     await this.synced();
