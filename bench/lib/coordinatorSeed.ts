@@ -61,7 +61,7 @@ export function seedCounts(s: SeedShape): { segments: number; overshadowed: numb
 function seedSql(d: number, days: number): string {
   const ds = dataSourceName(d);
   const base = d * 2 * days;
-  return `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload, change_seq)
+  return `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload, size, core_partitions, change_seq)
 WITH RECURSIVE day(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM day WHERE n < ${days - 1}),
 seg(n, start_ms, version, size, seq) AS (
   SELECT n, ${T0} + n * ${DAY}, printf('2024-01-%02dT00:00:%02d.%03dZ', 1 + (n / 30) % 28, (n / 30) % 60, n / 30), 500000000 + n, ${base + 1} + 2 * n FROM day
@@ -76,7 +76,7 @@ SELECT '${ds}_' || s || '_' || e || '_' || version, '${ds}', '2025-06-01T00:00:0
     'metrics', 'count,added,deleted,delta',
     'shardSpec', json_object('type', 'numbered', 'partitionNum', 0, 'partitions', 1), 'binaryVersion', 9, 'size', size,
     'identifier', '${ds}_' || s || '_' || e || '_' || version),
-  seq
+  size, 1, seq
 FROM iso;`;
 }
 

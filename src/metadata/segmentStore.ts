@@ -6,7 +6,7 @@
 import { MAX_FILTER_INTERVALS } from "../shared/filterLimits.ts";
 import { changeInChunks, chunks, placeholders, selectInChunks } from "./d1.ts";
 import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
-import { intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
+import { corePartitionsOf, intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
 
 /**
@@ -105,14 +105,16 @@ export class SegmentStore {
    * sharing a sequence (one statement's changes) are never skipped or repeated.
    */
   async changesSince(afterSeq: number, afterId: string, limit: number): Promise<SegmentChangeRow[]> {
+    // Narrow columns only (no payload JSON is parsed). The keyset is a row value, which SQLite
+    // seeks in the (change_seq, id) index; `change_seq > ? OR (change_seq = ? AND id > ?)` was
+    // planned by workerd's SQLite as a scan of the index from its start on every page.
+    // spec_type and partitions are NULL: core_partitions is already derived (corePartitionsOf).
     const r = await this.db
       .prepare(
-        `SELECT id, datasource, start_ms, end_ms, version, partition_num, used, change_seq,
-                json_extract(payload, '$.size') AS size, json_extract(payload, '$.shardSpec.type') AS spec_type,
-                json_extract(payload, '$.shardSpec.partitions') AS partitions, json_extract(payload, '$.shardSpec.numCorePartitions') AS core_partitions
-         FROM segments WHERE change_seq > ? OR (change_seq = ? AND id > ?) ORDER BY change_seq, id LIMIT ?`,
+        `SELECT id, datasource, start_ms, end_ms, version, partition_num, used, change_seq, size, NULL AS spec_type, NULL AS partitions, core_partitions
+         FROM segments WHERE (change_seq, id) > (?, ?) ORDER BY change_seq, id LIMIT ?`,
       )
-      .bind(afterSeq, afterSeq, afterId, limit)
+      .bind(afterSeq, afterId, limit)
       .all<SegmentChangeRow>();
     return r.results;
   }
@@ -196,13 +198,14 @@ export class SegmentStore {
   insertStatements(segments: DataSegment[], taskId: string | null, nowMs: number): D1PreparedStatement[] {
     const now = toIso(nowMs);
     const stmt = this.db.prepare(
-      `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload, change_seq)
-       VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?, ?, ?, ${NEXT_CHANGE_SEQ})`,
+      `INSERT INTO segments (id, datasource, created_date, start_ms, end_ms, partitioned, version, partition_num, used, used_status_last_updated, task_id, num_rows, payload, size, core_partitions, change_seq)
+       VALUES (?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?, ?, ?, ?, ?, ${NEXT_CHANGE_SEQ})`,
     );
     return segments.map((s) => {
       const i = intervalOf(s);
       const rows = typeof s["totalRows"] === "number" ? (s["totalRows"] as number) : null;
-      return stmt.bind(segmentIdOf(s), s.dataSource, now, i.start, i.end, s.version, partitionNumOf(s.shardSpec), now, taskId, rows, JSON.stringify(s));
+      const size = typeof s.size === "number" && Number.isSafeInteger(s.size) ? s.size : 0;
+      return stmt.bind(segmentIdOf(s), s.dataSource, now, i.start, i.end, s.version, partitionNumOf(s.shardSpec), now, taskId, rows, JSON.stringify(s), size, corePartitionsOf(s.shardSpec));
     });
   }
 

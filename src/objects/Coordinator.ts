@@ -181,7 +181,7 @@ export class Coordinator extends DurableObject<Env> {
       leaderSince: () => this.leaderSince,
       segments: this.segments,
       store: this.store,
-      resync: () => this.segmentSync.once(),
+      resync: () => this.segmentSync.sync(),
       dropRules: (dataSources, beforeMs) => this.dropRules(dataSources, beforeMs),
     });
   }
