@@ -23,9 +23,13 @@ export async function selectInChunks<R>(db: D1Database, ids: readonly string[], 
   return out;
 }
 
-/** Runs one write per chunk of `ids` (sequentially); returns the rows changed in all. */
-export async function changeInChunks(db: D1Database, ids: readonly string[], sql: (inList: string) => string, params: unknown[] = []): Promise<number> {
-  let n = 0;
-  for (const part of chunks(ids)) n += (await db.prepare(sql(placeholders(part.length))).bind(...params, ...part).run()).meta.changes ?? 0;
-  return n;
+/**
+ * Runs one write per chunk of `ids`, after `before`, as one batch (one transaction: all of it or
+ * none); returns the rows the chunk writes changed.
+ */
+export async function changeInChunks(db: D1Database, ids: readonly string[], sql: (inList: string) => string, params: unknown[] = [], before: D1PreparedStatement[] = []): Promise<number> {
+  const writes = chunks(ids).map((part) => db.prepare(sql(placeholders(part.length))).bind(...params, ...part));
+  if (writes.length === 0) return 0;
+  const results = await db.batch([...before, ...writes]);
+  return results.slice(before.length).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
 }

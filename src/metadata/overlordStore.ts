@@ -171,7 +171,9 @@ export class OverlordStore {
           .prepare(`INSERT INTO task_reports (task_id, payload, updated_ms) VALUES (?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET payload = excluded.payload, updated_ms = excluded.updated_ms`)
           .bind(w.data.taskId, JSON.stringify(w.data.payload), w.data.now);
       case "term":
-        return this.db.prepare(`INSERT INTO overlord_terms (term, started_at) VALUES (?, ?)`).bind(w.data.term, w.data.startedAt);
+        // a record, not a guard (terms live in the object's storage): an Overlord whose storage
+        // was lost starts again at term 1 and must not be refused by an old row
+        return this.db.prepare(`INSERT INTO overlord_terms (term, started_at) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET started_at = excluded.started_at`).bind(w.data.term, w.data.startedAt);
     }
   }
 

@@ -77,8 +77,10 @@ export const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, cre
  * The next change sequence, as SQL: every statement that inserts a segment row or changes its
  * used flag sets `change_seq` to it (one value per statement; statements in a batch run in
  * order, so the sequence only grows). Only the Overlord writes `segments`, so nothing races it.
+ * Deleting rows first raises the floor to the highest sequence there is (`nuke`), so a deletion
+ * never lets a sequence be used twice.
  */
-const NEXT_CHANGE_SEQ = "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM segments)";
+const NEXT_CHANGE_SEQ = "(SELECT MAX(COALESCE((SELECT MAX(change_seq) FROM segments), 0), COALESCE((SELECT value FROM segment_change_floor WHERE id = 0), 0)) + 1)";
 
 /** A segment row as the Coordinator's view syncs it: narrow columns, no payload. */
 export interface SegmentChangeRow {
@@ -256,7 +258,11 @@ export class SegmentStore {
 
   /** Deletes segment rows (segmentNuke); returns how many went. */
   async nuke(ids: string[]): Promise<number> {
-    return changeInChunks(this.db, ids, (inList) => `DELETE FROM segments WHERE id IN (${inList})`);
+    const floor = this.db.prepare(
+      `INSERT INTO segment_change_floor (id, value) VALUES (0, COALESCE((SELECT MAX(change_seq) FROM segments), 0))
+       ON CONFLICT (id) DO UPDATE SET value = MAX(value, excluded.value)`,
+    );
+    return changeInChunks(this.db, ids, (inList) => `DELETE FROM segments WHERE id IN (${inList})`, [], [floor]);
   }
 
   // ---- what the Coordinator's kill duty reads ------------------------------------------------

@@ -30,6 +30,9 @@ import { toIso } from "../shared/intervals.ts";
 export const COORDINATOR_STAGES = ["starting", "termTaken", "metadataSynced", "serving", "dutiesStarted"] as const;
 export type CoordinatorStage = (typeof COORDINATOR_STAGES)[number];
 
+/** Storage key of the duty groups' last run times (they outlive an incarnation). */
+const DUTY_RUNS_KEY = "dutyGroupRuns";
+
 export interface ObjectStatus {
   term: number;
   stage: string;
@@ -120,7 +123,7 @@ export class Coordinator extends DurableObject<Env> {
     await this.segmentSync.once(); // cold start: the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
-    this.dutyGroups = this.newDutyGroups(this.term);
+    this.dutyGroups = this.newDutyGroups(this.term, (await this.ctx.storage.get<Record<string, number>>(DUTY_RUNS_KEY)) ?? {});
     await this.alarms.reschedule();
     this.lifecycle.reach("dutiesStarted");
   }
@@ -146,12 +149,13 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /**
-   * Which of `ids` are overshadowed used segments, after a sync: the metadata endpoints ask this
-   * page by page, so neither side ever holds every overshadowed id at once.
+   * Which of `ids` are overshadowed used segments, after a sync (`syncFirst`): the metadata
+   * endpoints ask this page by page, so neither side ever holds every overshadowed id at once,
+   * and sync only for their first page (one answer, one state of the view).
    */
-  async overshadowedAmong(ids: string[]): Promise<RpcResult<string[]>> {
+  async overshadowedAmong(ids: string[], syncFirst = true): Promise<RpcResult<string[]>> {
     return rpcResult(async () => {
-      await this.segmentSync.sync();
+      if (syncFirst) await this.segmentSync.sync();
       return ids.filter((id) => {
         const slot = this.view.slotOfId(id);
         return slot >= 0 && this.view.isOvershadowed(slot);
@@ -169,8 +173,13 @@ export class Coordinator extends DurableObject<Env> {
     return this.segmentSync.view;
   }
 
-  private newDutyGroups(term: number): CoordinatorDuties {
+  private newDutyGroups(term: number, lastRuns: Record<string, number>): CoordinatorDuties {
     return new CoordinatorDuties({
+      lastRuns,
+      ranAt: async (group, at) => {
+        lastRuns[group] = at;
+        await this.ctx.storage.put(DUTY_RUNS_KEY, lastRuns);
+      },
       env: this.env,
       overlordName: overlordOf(this.env, this.ctx.id.name),
       config: coordinatorConfigOf(this.env),

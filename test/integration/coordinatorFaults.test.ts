@@ -250,32 +250,38 @@ describe("markOvershadowedUnused when the Coordinator restarts in the middle of 
     expect(await usedIds()).toEqual(sorted(news));
   });
 
-  it("a mark the Overlord fails half way (D1 failing after its first statement) leaves the view as D1 is, and the next run marks exactly what is still used", async () => {
+  it("a mark the Overlord fails half way (D1 failing at its second statement) changes nothing, and the next run marks it all", async () => {
     const ds = uniqueDs("chunks");
     const PARTS = 100; // more ids than one D1 statement binds (80): the Overlord writes them in two
     await seed(...Array.from({ length: PARTS }, (_, p): Seed => [ds, 0, "v1", p, PARTS]));
     const [fresh] = await seed([ds, 0, "v2", 0, 1]);
     expect(await coordinatorStub().syncSegments()).toMatchObject({ ok: true, value: { segments: PARTS + 1, overshadowed: PARTS } });
 
-    // the Overlord's D1 fails at the second UPDATE of segments
+    // the Overlord's D1 fails at the second UPDATE of segments in its batch (a statement that
+    // cannot run takes its place): D1 rolls the whole batch back
     const marks: Mark[] = [];
     await inOverlord((o) => {
       recordMarks(o, marks);
       const store = o.segments;
       const db: D1Database = store.db;
       store.realDb = db;
-      let updates = 0;
+      const updates = new WeakSet<object>();
+      let failed = false;
       store.db = {
-        batch: db.batch.bind(db),
         prepare: (sql: string) => {
           const stmt = db.prepare(sql);
           if (!sql.trimStart().startsWith("UPDATE segments")) return stmt;
-          return {
-            bind: (...params: unknown[]) => {
-              const bound = stmt.bind(...params);
-              return { run: () => (++updates === 2 ? Promise.reject(new Error("D1_ERROR: Network connection lost.")) : bound.run()) };
-            },
-          };
+          return new Proxy(stmt, {
+            get: (t, k) => (k === "bind" ? (...params: unknown[]) => { const b = t.bind(...params); updates.add(b); return b; } : Reflect.get(t, k, t)),
+          });
+        },
+        batch: (stmts: D1PreparedStatement[]) => {
+          const at = stmts.map((x, i) => (updates.has(x) ? i : -1)).filter((i) => i >= 0);
+          if (failed || at.length < 2) return db.batch(stmts);
+          failed = true;
+          const broken = [...stmts];
+          broken[at[1]!] = db.prepare("UPDATE no_such_table SET x = 1");
+          return db.batch(broken);
         },
       };
     });
@@ -283,14 +289,14 @@ describe("markOvershadowedUnused when the Coordinator restarts in the middle of 
       await takeControl(c);
       await c.alarm();
     });
-    expect(await lastMarkStats()).toEqual({ error: expect.stringMatching(/Network connection lost/) }); // the run failed (retried in 30 s)
+    expect(await lastMarkStats()).toEqual({ error: expect.stringMatching(/no such table/) }); // the run failed (retried in 30 s)
     expect(marks.map((m) => [m.ids.length, m.changed])).toEqual([[PARTS, undefined]]);
-    const stillUsed = (await usedIds(ds)).filter((id) => id !== fresh);
-    // whatever part of the failed call D1 kept, the view syncs to exactly it
+    // nothing of the failed call was kept; the view is as D1 is
+    expect((await usedIds(ds)).length).toBe(PARTS + 1);
     await inCoordinator(async (c) => {
       await c.segmentsChanged();
       expect(viewIdsOf(c)).toEqual(await usedIds());
-      expect(c.segmentSync.view.overshadowedCount()).toBe(stillUsed.length);
+      expect(c.segmentSync.view.overshadowedCount()).toBe(PARTS);
     });
 
     await inOverlord((o) => {
@@ -300,11 +306,27 @@ describe("markOvershadowedUnused when the Coordinator restarts in the middle of 
       nextPeriod(c);
       await c.alarm();
     });
+    const overshadowed = (await rows<{ id: string }>("SELECT id FROM segments WHERE datasource = ? AND id != ? ORDER BY id", ds, fresh)).map((r) => r.id);
     expect(marks).toHaveLength(2);
-    expect(marks[1]).toEqual({ dataSource: ds, ids: sorted(stillUsed), used: false, changed: stillUsed.length });
-    expect(await lastMarkStats()).toEqual({ skipped: null, overshadowed: stillUsed.length, marked: stillUsed.length });
+    expect(marks[1]).toEqual({ dataSource: ds, ids: sorted(overshadowed), used: false, changed: PARTS });
+    expect(await lastMarkStats()).toEqual({ skipped: null, overshadowed: PARTS, marked: PARTS });
     expect(await usedIds(ds)).toEqual([fresh]);
     expect(await coordinatorStub().syncSegments()).toMatchObject({ ok: true, value: { segments: 1, overshadowed: 0 } });
+  });
+
+  it("a publish after a kill of the most recently changed segments is seen: the change sequence never goes back", async () => {
+    const ds = uniqueDs("floor");
+    const [a, b] = await seed([ds, 0, "v1", 0, 1], [ds, 1, "v1", 0, 1]);
+    const store = new SegmentStore(env.DB);
+    await store.setUsedByIds(ds, [b!], false, Date.now());
+    const before = await coordinatorStub().syncSegments();
+    expect(before).toMatchObject({ ok: true, value: { segments: 1 } });
+    expect(await store.nuke([b!])).toBe(1);
+    const [c] = await seed([ds, 2, "v1", 0, 1]);
+    const after = await coordinatorStub().syncSegments();
+    expect(after).toMatchObject({ ok: true, value: { segments: 2 } });
+    expect((after as { value: { watermark: number } }).value.watermark).toBeGreaterThan((before as { value: { watermark: number } }).value.watermark);
+    expect(await usedIds(ds)).toEqual(sorted([a, c]));
   });
 });
 

@@ -13,8 +13,9 @@ import type { Env } from "../../src/env.ts";
 const DAY = 86_400_000;
 const seg = (ds: string, version: string, used = true) => ({ dataSource: ds, start: 0, end: DAY, version, partitionNum: 0, corePartitions: 1, size: 5, used });
 
-function setup(opts: { kill?: boolean; refuse?: boolean } = {}) {
+function setup(opts: { kill?: boolean; refuse?: boolean; lastRuns?: Record<string, number> } = {}) {
   let now = 1_000_000;
+  const lastRuns: Record<string, number> = { ...opts.lastRuns };
   const view = new SegmentView();
   const asked: Array<{ term: number; overlord: string; req: CoordinatorRequest }> = [];
   const config: CoordinatorDutyConfig = { ...DEFAULT_COORDINATOR_CONFIG, killUnusedSegments: { ...DEFAULT_COORDINATOR_CONFIG.killUnusedSegments, on: opts.kill ?? false } };
@@ -46,21 +47,26 @@ function setup(opts: { kill?: boolean; refuse?: boolean } = {}) {
       for (const ds of view.dataSources()) for (const id of view.overshadowedIds(ds)) view.remove(id);
     },
     dropRules: async () => {},
+    lastRuns,
+    ranAt: async (g, at) => void (lastRuns[g] = at),
   });
   return { duties, view, asked, advance: (ms: number) => (now += ms), now: () => now };
 }
 
 describe("the Coordinator's duty groups", () => {
-  it("all run at once at start, then each a period after its last run", async () => {
-    const { duties, now } = setup();
+  it("the historical duties run at once at start, the others a period after their last run (kept across incarnations) or after the first start", async () => {
+    const { duties, now, advance } = setup();
     const start = now();
-    for (const g of ["HistoricalManagementDuties", "IndexingServiceDuties", "MetadataStoreManagementDuties"] as const) {
-      expect(duties.dueAt(g)).toBe(start);
-      await duties.run(g);
-    }
-    expect(duties.dueAt("HistoricalManagementDuties")).toBe(start + 60_000);
+    expect(duties.dueAt("HistoricalManagementDuties")).toBe(start);
     expect(duties.dueAt("IndexingServiceDuties")).toBe(start + 1_800_000);
     expect(duties.dueAt("MetadataStoreManagementDuties")).toBe(start + 3_600_000);
+    advance(5_000);
+    for (const g of ["HistoricalManagementDuties", "IndexingServiceDuties", "MetadataStoreManagementDuties"] as const) await duties.run(g);
+    expect(duties.dueAt("HistoricalManagementDuties")).toBe(start + 5_000 + 60_000);
+    expect(duties.dueAt("IndexingServiceDuties")).toBe(start + 5_000 + 1_800_000);
+    const next = setup({ lastRuns: { IndexingServiceDuties: start - 1_000_000, MetadataStoreManagementDuties: start - 3_000_000 } });
+    expect(next.duties.dueAt("IndexingServiceDuties")).toBe(start + 800_000);
+    expect(next.duties.dueAt("MetadataStoreManagementDuties")).toBe(start + 600_000);
   });
 
   it("a publish, overshadowing or a rule change brings the historical duties forward; segments turning unused bring the kill duties forward only with kill on", async () => {

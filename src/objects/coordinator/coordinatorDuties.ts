@@ -42,6 +42,10 @@ export interface CoordinatorDutyHost {
   store: CoordinatorStore;
   /** Brings the view up to date with D1 (after the duties changed segments). */
   resync(): Promise<void>;
+  /** When each group last ran, as recorded by earlier incarnations (ranAt). */
+  lastRuns: Partial<Record<DutyGroupName, number>>;
+  /** Records a group's run start, for the next incarnation. */
+  ranAt(group: DutyGroupName, at: number): Promise<void>;
   /** Removes data sources' rules: in memory, and in D1 unless set again since `beforeMs`. */
   dropRules(dataSources: string[], beforeMs: number): Promise<void>;
 }
@@ -72,7 +76,8 @@ export class CoordinatorDuties {
   private client: OverlordClient | null = null;
   private additionsSeen = 0;
   private removalsSeen = 0;
-  private lastStatsLine = "";
+  /** The last stats line logged: a line is logged when it changes (an empty cluster's never is). */
+  private lastStatsLine = "Found [0] used segments in [0] data sources ([0] overshadowed, [0] bytes).";
 
   constructor(private readonly host: CoordinatorDutyHost) {
     const cfg = host.config;
@@ -114,10 +119,16 @@ export class CoordinatorDuties {
         },
       }),
     ];
+    // The historical duties run at once (the view is complete before duties start); the others
+    // a period after their last run, which outlives incarnations (an object restarts far more
+    // often than once an hour), or a period after the first start (Druid's startDelay).
+    const after = (group: DutyGroupName, periodMs: number) => (host.lastRuns[group] ?? now) + periodMs;
     this.groups = [
       this.group("HistoricalManagementDuties", cfg.periodMs, ["MarkOvershadowedSegmentsAsUnused", "CollectSegmentStats"], now, () => this.runHistorical()),
-      this.group("IndexingServiceDuties", cfg.indexingPeriodMs, ["KillUnusedSegments", "KillStalePendingSegments"], now, () => this.runIndexing()),
-      this.group("MetadataStoreManagementDuties", cfg.metadataStoreManagementPeriodMs, this.cleanups.map((c) => c.name), now, () => this.runMetadata()),
+      this.group("IndexingServiceDuties", cfg.indexingPeriodMs, ["KillUnusedSegments", "KillStalePendingSegments"], after("IndexingServiceDuties", cfg.indexingPeriodMs), () => this.runIndexing()),
+      this.group("MetadataStoreManagementDuties", cfg.metadataStoreManagementPeriodMs, this.cleanups.map((c) => c.name), after("MetadataStoreManagementDuties", cfg.metadataStoreManagementPeriodMs), () =>
+        this.runMetadata(),
+      ),
     ];
   }
 
@@ -159,6 +170,7 @@ export class CoordinatorDuties {
       this.client = null;
       g.stats.ran(start, this.host.now());
     }
+    await this.host.ranAt(group, start);
   }
 
   /**

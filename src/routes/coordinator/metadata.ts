@@ -38,10 +38,14 @@ function withStatus(records: SegmentRecord[], overshadowed: ReadonlySet<string>)
   }));
 }
 
-/** Each page with its overshadowed flags: one Coordinator call per page, for that page's ids only. */
+/** Each page with its overshadowed flags: one Coordinator call per page, for that page's ids only (the first brings the view up to date). */
 async function* withStatusPages(ctx: Ctx, used: AsyncIterable<SegmentRecord[]>) {
   const coord = coordinator(ctx.env);
-  for await (const page of used) yield withStatus(page, new Set(await coord.overshadowedAmong(page.map((r) => r.id))));
+  let first = true;
+  for await (const page of used) {
+    yield withStatus(page, new Set(await coord.overshadowedAmong(page.map((r) => r.id), first)));
+    first = false;
+  }
 }
 
 /**
