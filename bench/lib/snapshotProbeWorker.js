@@ -61,7 +61,7 @@ export class Probe extends DurableObject {
     if (op === "plans") {
       // the query plans of both keyset forms, as workerd's SQLite (D1's local simulator) makes them
       const plan = async (sql) => (await this.env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(-1, -1, "", PAGE).all()).results.map((r) => r.detail).join("; ");
-      const storeSql = `SELECT id FROM segments WHERE change_seq > ? OR (change_seq = ? AND id > ?) ORDER BY change_seq, id LIMIT ?`;
+      const storeSql = `SELECT id FROM segments WHERE (change_seq, id) > (?, ?) ORDER BY change_seq, id LIMIT ?`;
       return json({ store: await plan(storeSql), range: await plan(RANGE_SQL) });
     }
     if (op === "d1Tail") {

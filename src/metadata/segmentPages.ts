@@ -23,10 +23,15 @@ export const segmentPaging = {
   onPageRead: (_rows: number): void => {},
 };
 
-type PageRow = Row & { datasource: string; start_ms: number; version: string; partition_num: number };
+type PageRow = Row & { datasource: string; start_ms: number; end_ms: number; version: string; partition_num: number };
+
+/** A used segment's record with its identifying tuple (what its id encodes), so no one parses the id again. */
+export type KeyedRecord = SegmentRecord & { key: { dataSource: string; start: number; end: number; version: string; partitionNum: number } };
+
+const keyed = (r: PageRow): KeyedRecord => ({ ...toRecord(r), key: { dataSource: r.datasource, start: r.start_ms, end: r.end_ms, version: r.version, partitionNum: r.partition_num } });
 type Cursor = [datasource: string, startMs: number, version: string, partitionNum: number, id: string];
 
-const COLUMNS = `${SEGMENT_COLUMNS}, datasource, start_ms, version, partition_num`;
+const COLUMNS = `${SEGMENT_COLUMNS}, datasource, start_ms, end_ms, version, partition_num`;
 
 /** Code point order, which is SQLite's BINARY order of UTF-8 text (UTF-16 order is not, past the BMP). */
 function codePointOrder(a: string, b: string): number {
@@ -46,7 +51,7 @@ export class SegmentPages {
    * Used segments (of `dataSources` when given), page by page in (datasource, start, version,
    * partition, id) order. A page is read only when the one before has been taken.
    */
-  async *used(dataSources: readonly string[] | null): AsyncGenerator<SegmentRecord[]> {
+  async *used(dataSources: readonly string[] | null): AsyncGenerator<KeyedRecord[]> {
     if (dataSources === null) {
       yield* this.pages(null);
       return;
@@ -92,12 +97,12 @@ export class SegmentPages {
     return (await this.db.prepare(`SELECT 1 AS found FROM segments WHERE used = 1 AND datasource = ? LIMIT 1`).bind(dataSource).first()) !== null;
   }
 
-  private async *pages(dataSource: string | null): AsyncGenerator<SegmentRecord[]> {
+  private async *pages(dataSource: string | null): AsyncGenerator<KeyedRecord[]> {
     let after: Cursor | null = null;
     for (;;) {
       const rows = await this.page(dataSource, after);
       segmentPaging.onPageRead(rows.length);
-      if (rows.length > 0) yield rows.map(toRecord);
+      if (rows.length > 0) yield rows.map(keyed);
       if (rows.length < this.pageSize) return;
       const last = rows[rows.length - 1]!;
       after = [last.datasource, last.start_ms, last.version, last.partition_num, last.id];

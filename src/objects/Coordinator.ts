@@ -14,6 +14,7 @@ import { SegmentStore } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
 import { CoordinatorDuties, DUTY_GROUPS } from "./coordinator/coordinatorDuties.ts";
 import { SegmentSync } from "./coordinator/segmentSync.ts";
+import type { SegmentKey } from "../coordinator/segmentView.ts";
 import { overlordOf } from "./names.ts";
 import { auditEntryJson, type AuditInfo } from "../metadata/auditLog.ts";
 import { CoordinatorStore } from "../metadata/coordinatorStore.ts";
@@ -149,17 +150,15 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   /**
-   * Which of `ids` are overshadowed used segments, after a sync (`syncFirst`): the metadata
+   * Whether each of these segments (by key: no id is parsed) is an overshadowed used segment,
+   * after a sync (`syncFirst`): the metadata
    * endpoints ask this page by page, so neither side ever holds every overshadowed id at once,
    * and sync only for their first page (one answer, one state of the view).
    */
-  async overshadowedAmong(ids: string[], syncFirst = true): Promise<RpcResult<string[]>> {
+  async overshadowedAmong(keys: SegmentKey[], syncFirst = true): Promise<RpcResult<boolean[]>> {
     return rpcResult(async () => {
       if (syncFirst) await this.segmentSync.sync();
-      return ids.filter((id) => {
-        const slot = this.view.slotOfId(id);
-        return slot >= 0 && this.view.isOvershadowed(slot);
-      });
+      return keys.map((k) => this.view.isOvershadowed(this.view.slotOf(k)));
     });
   }
 

@@ -273,11 +273,6 @@ export class Overlord extends DurableObject<Env> {
     });
   }
 
-  /** The Coordinator's marking (overshadowed segments), fenced by its term. */
-  markSegmentsForCoordinator(coordinatorTerm: number, dataSource: string, request: MarkRequest): Promise<RpcResult<number>> {
-    return this.forCoordinator(coordinatorTerm, { kind: "markSegments", dataSource, request });
-  }
-
   /** Druid's killPendingSegments: a data source's pending segments created in the interval. */
   deletePendingSegments(dataSource: string, createdIn: Interval): Promise<RpcResult<number>> {
     return rpcResult(() => deletePendingSegments(this.coordinatorRequests, dataSource, createdIn));

@@ -18,7 +18,7 @@ describe("the Coordinator object", () => {
 
   it("fences the Coordinator's writes by its term at the Overlord: an older incarnation is refused, also after the Overlord restarts", async () => {
     const ds = uniqueDs("fence");
-    const mark = (term: number) => overlordStub().markSegmentsForCoordinator(term, ds, { kind: "allUnused" });
+    const mark = (term: number) => overlordStub().forCoordinator(term, { kind: "markSegments", dataSource: ds, request: { kind: "allUnused" } });
     expect(await mark(5)).toMatchObject({ ok: true, value: 0 });
     expect(await mark(5)).toMatchObject({ ok: true });
     expect(await mark(6)).toMatchObject({ ok: true });

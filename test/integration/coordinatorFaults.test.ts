@@ -244,7 +244,7 @@ describe("markOvershadowedUnused when the Coordinator restarts in the middle of 
     expect(await coordinatorStub().syncSegments()).toMatchObject({ ok: true, value: { segments: 4, overshadowed: 0 } });
 
     // the old incarnation's mark, arriving late, is refused and writes nothing
-    const late = await overlordStub().markSegmentsForCoordinator(oldTerm, b, { kind: "ids", used: false, ids: [news[2]!, news[3]!] });
+    const late = await overlordStub().forCoordinator(oldTerm, { kind: "markSegments", dataSource: b, request: { kind: "ids", used: false, ids: [news[2]!, news[3]!] } });
     expect(late).toMatchObject({ ok: false, error: { errorCode: "staleCoordinatorTerm" } });
     expect(newMarks).toHaveLength(1);
     expect(await usedIds()).toEqual(sorted(news));

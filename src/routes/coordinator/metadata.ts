@@ -11,7 +11,7 @@
 import type { RouterType } from "itty-router";
 import { z } from "zod";
 import { MAX_FILTER_DATASOURCES } from "../../shared/filterLimits.ts";
-import { SegmentPages } from "../../metadata/segmentPages.ts";
+import { SegmentPages, type KeyedRecord } from "../../metadata/segmentPages.ts";
 import { SegmentStore, type SegmentRecord } from "../../metadata/segmentStore.ts";
 import { invalidInput } from "../../shared/errors.ts";
 import { parseInterval, toIso } from "../../shared/intervals.ts";
@@ -28,22 +28,22 @@ const dsParam = (req: Req) => validateId(param(req, "ds"), "dataSource");
 const openDataSource = (name: string) => `${JSON.stringify({ name, properties: { created: toIso(Date.now()) } }).slice(0, -1)},"segments":[`;
 
 /** Druid's SegmentStatusInCluster; overshadowed status comes from the Coordinator's view (synced first). */
-function withStatus(records: SegmentRecord[], overshadowed: ReadonlySet<string>) {
-  return records.map((r) => ({
+function withStatus(records: SegmentRecord[], overshadowed: readonly boolean[]) {
+  return records.map((r, i) => ({
     ...r.segment,
-    overshadowed: overshadowed.has(r.id),
+    overshadowed: overshadowed[i] === true,
     replicationFactor: 0,
     numRows: r.numRows ?? (typeof r.segment["totalRows"] === "number" ? r.segment["totalRows"] : 0),
     realtime: false,
   }));
 }
 
-/** Each page with its overshadowed flags: one Coordinator call per page, for that page's ids only (the first brings the view up to date). */
-async function* withStatusPages(ctx: Ctx, used: AsyncIterable<SegmentRecord[]>) {
+/** Each page with its overshadowed flags: one Coordinator call per page, for that page's segments only (the first brings the view up to date). */
+async function* withStatusPages(ctx: Ctx, used: AsyncIterable<KeyedRecord[]>) {
   const coord = coordinator(ctx.env);
   let first = true;
   for await (const page of used) {
-    yield withStatus(page, new Set(await coord.overshadowedAmong(page.map((r) => r.id), first)));
+    yield withStatus(page, await coord.overshadowedAmong(page.map((r) => r.key), first));
     first = false;
   }
 }
