@@ -60,9 +60,9 @@ export class Probe extends DurableObject {
     if (op === "ping") return json({ ok: true });
     if (op === "plans") {
       // the query plans of both keyset forms, as workerd's SQLite (D1's local simulator) makes them
-      const plan = async (sql) => (await this.env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(-1, -1, "", PAGE).all()).results.map((r) => r.detail).join("; ");
+      const plan = async (sql, ...params) => (await this.env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all()).results.map((r) => r.detail).join("; ");
       const storeSql = `SELECT id FROM segments WHERE (change_seq, id) > (?, ?) ORDER BY change_seq, id LIMIT ?`;
-      return json({ store: await plan(storeSql), range: await plan(RANGE_SQL) });
+      return json({ store: await plan(storeSql, -1, "", PAGE), range: await plan(RANGE_SQL, -1, -1, "", PAGE) });
     }
     if (op === "d1Tail") {
       const store = new SegmentStore(this.env.DB);
