@@ -1,7 +1,17 @@
 /**
  * D1 plumbing the stores share: D1 binds at most 100 parameters per statement, so lists of ids
- * go into `IN (...)` clauses in chunks, with room left for a statement's other parameters.
+ * go into `IN (...)` clauses in chunks, with room left for a statement's other parameters. Also: instants as the ISO text the date columns compare with.
  */
+
+import { toIso } from "../shared/intervals.ts";
+
+/**
+ * An instant as the ISO text the date columns hold, for comparing with them: that text orders as
+ * time only with four-digit years, so instants outside 0000–9999 are clamped into them.
+ */
+const ISO_TEXT_MIN_MS = Date.parse("0000-01-01T00:00:00.000Z");
+const ISO_TEXT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const isoText = (ms: number) => toIso(Math.min(Math.max(ms, ISO_TEXT_MIN_MS), ISO_TEXT_MAX_MS));
 
 /** Ids per `IN (...)` chunk: leaves 20 of D1's 100 bound parameters for the rest of a statement. */
 export const IN_CHUNK = 80;

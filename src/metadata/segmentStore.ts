@@ -4,18 +4,12 @@
  * segments is either all there or none of it is.
  */
 import { MAX_FILTER_INTERVALS } from "../shared/filterLimits.ts";
-import { changeInChunks, chunks, placeholders, selectInChunks } from "./d1.ts";
-import type { SegmentIdWithShardSpec } from "../segments/allocation.ts";
+import { changeInChunks, chunks, isoText, placeholders, selectInChunks } from "./d1.ts";
+import { PendingSegmentStore } from "./pendingSegmentStore.ts";
+export type { PendingRecord } from "./pendingSegmentStore.ts";
 import { corePartitionsOf, intervalOf, partitionNumOf, segmentIdOf, type DataSegment } from "../segments/dataSegment.ts";
 import { toIso, type Interval } from "../shared/intervals.ts";
 
-/**
- * An instant as the ISO text the date columns hold, for comparing with them: that text orders as
- * time only with four-digit years, so instants outside 0000–9999 are clamped into them.
- */
-const ISO_TEXT_MIN_MS = Date.parse("0000-01-01T00:00:00.000Z");
-const ISO_TEXT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const isoText = (ms: number) => toIso(Math.min(Math.max(ms, ISO_TEXT_MIN_MS), ISO_TEXT_MAX_MS));
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -29,14 +23,6 @@ export interface SegmentRecord {
   numRows: number | null;
 }
 
-export interface PendingRecord {
-  id: string;
-  sequenceName: string;
-  sequencePrevId: string;
-  sha1: string;
-  taskAllocatorId: string | null;
-  segment: SegmentIdWithShardSpec;
-}
 
 export interface DataSourceSummary {
   name: string;
@@ -92,14 +78,16 @@ export interface SegmentChangeRow {
   partition_num: number;
   used: number;
   change_seq: number;
-  size: number | null;
-  spec_type: string | null;
-  partitions: number | null;
-  core_partitions: number | null;
+  size: number;
+  /** The shard spec's core-partition count, as corePartitionsOf derives it. */
+  core_partitions: number;
 }
 
-export class SegmentStore {
-  constructor(private readonly db: D1Database) {}
+/** Segment rows (and, by inheritance, pending segments: pendingSegmentStore.ts). */
+export class SegmentStore extends PendingSegmentStore {
+  constructor(db: D1Database) {
+    super(db);
+  }
 
   /**
    * Segment rows changed after `(afterSeq, afterId)`, in change order, at most `limit`: the
@@ -110,10 +98,9 @@ export class SegmentStore {
     // Narrow columns only (no payload JSON is parsed). The keyset is a row value, which SQLite
     // seeks in the (change_seq, id) index; `change_seq > ? OR (change_seq = ? AND id > ?)` was
     // planned by workerd's SQLite as a scan of the index from its start on every page.
-    // spec_type and partitions are NULL: core_partitions is already derived (corePartitionsOf).
     const r = await this.db
       .prepare(
-        `SELECT id, datasource, start_ms, end_ms, version, partition_num, used, change_seq, size, NULL AS spec_type, NULL AS partitions, core_partitions
+        `SELECT id, datasource, start_ms, end_ms, version, partition_num, used, change_seq, size, core_partitions
          FROM segments WHERE (change_seq, id) > (?, ?) ORDER BY change_seq, id LIMIT ?`,
       )
       .bind(afterSeq, afterId, limit)
@@ -288,50 +275,4 @@ export class SegmentStore {
       .all<{ start_ms: number; end_ms: number }>();
     return r.results.map((x) => ({ start: x.start_ms, end: x.end_ms }));
   }
-
-  // ---- pending segments ---------------------------------------------------------------------
-
-  async pendingBySha1(sha1: string): Promise<PendingRecord | null> {
-    const r = await this.db.prepare(`SELECT * FROM pending_segments WHERE sequence_name_prev_id_sha1 = ?`).bind(sha1).first<Record<string, unknown>>();
-    return r ? pendingRecord(r) : null;
-  }
-
-  async pendingOverlapping(dataSource: string, interval: Interval): Promise<PendingRecord[]> {
-    const r = await this.db
-      .prepare(`SELECT * FROM pending_segments WHERE datasource = ? AND start_ms < ? AND end_ms > ?`)
-      .bind(dataSource, interval.end, interval.start)
-      .all<Record<string, unknown>>();
-    return r.results.map(pendingRecord);
-  }
-
-  /** Deletes a data source's pending segments created in [fromMs, toMs) (Druid's killPendingSegments); returns how many. */
-  async deletePendingCreatedIn(dataSource: string, fromMs: number, toMs: number): Promise<number> {
-    const r = await this.db
-      .prepare(`DELETE FROM pending_segments WHERE datasource = ? AND created_date >= ? AND created_date < ?`)
-      .bind(dataSource, isoText(fromMs), isoText(toMs))
-      .run();
-    return r.meta.changes ?? 0;
-  }
-
-  async insertPending(p: PendingRecord, nowMs: number): Promise<void> {
-    const i = intervalOf(p.segment);
-    await this.db
-      .prepare(
-        `INSERT INTO pending_segments (id, datasource, created_date, start_ms, end_ms, sequence_name, sequence_prev_id, sequence_name_prev_id_sha1, task_allocator_id, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .bind(p.id, p.segment.dataSource, toIso(nowMs), i.start, i.end, p.sequenceName, p.sequencePrevId, p.sha1, p.taskAllocatorId, JSON.stringify(p.segment))
-      .run();
-  }
-}
-
-function pendingRecord(r: Record<string, unknown>): PendingRecord {
-  return {
-    id: String(r["id"]),
-    sequenceName: String(r["sequence_name"]),
-    sequencePrevId: String(r["sequence_prev_id"]),
-    sha1: String(r["sequence_name_prev_id_sha1"]),
-    taskAllocatorId: (r["task_allocator_id"] as string | null) ?? null,
-    segment: JSON.parse(String(r["payload"])) as SegmentIdWithShardSpec,
-  };
 }

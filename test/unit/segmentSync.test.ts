@@ -33,7 +33,7 @@ class FakeSegments {
       const id = formatSegmentId({ dataSource: s.dataSource, interval: { start: T0 + s.day * DAY, end: T0 + (s.day + 1) * DAY }, version: s.version, partitionNum: s.partitionNum });
       this.rows.set(id, {
         id, datasource: s.dataSource, start_ms: T0 + s.day * DAY, end_ms: T0 + (s.day + 1) * DAY, version: s.version, partition_num: s.partitionNum,
-        used: 1, change_seq: seq, size: 10, spec_type: "numbered", partitions: s.partitions, core_partitions: null,
+        used: 1, change_seq: seq, size: 10, core_partitions: s.partitions,
       });
       return id;
     });
@@ -81,7 +81,7 @@ class FakeSegments {
   overshadowedCount(): number {
     const v = new SegmentView();
     for (const r of this.rows.values()) {
-      if (r.used === 1) v.upsert({ dataSource: r.datasource, start: r.start_ms, end: r.end_ms, version: r.version, partitionNum: r.partition_num, corePartitions: r.partitions ?? 0, size: 10, used: true });
+      if (r.used === 1) v.upsert({ dataSource: r.datasource, start: r.start_ms, end: r.end_ms, version: r.version, partitionNum: r.partition_num, corePartitions: r.core_partitions, size: 10, used: true });
     }
     return v.overshadowedCount();
   }

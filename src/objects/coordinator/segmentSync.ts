@@ -7,7 +7,6 @@
  */
 import { SegmentView } from "../../coordinator/segmentView.ts";
 import type { SegmentChangeRow, SegmentStore } from "../../metadata/segmentStore.ts";
-import { corePartitionsOf } from "../../segments/dataSegment.ts";
 
 /** Rows per D1 read. */
 const PAGE = 5_000;
@@ -19,7 +18,6 @@ export interface SegmentSyncOptions {
 
 /** A changed segment row as the view takes it (an unused row removes the segment). */
 function viewRowOf(r: SegmentChangeRow) {
-  const spec = { type: r.spec_type ?? "numbered", ...(r.partitions !== null ? { partitions: r.partitions } : {}), ...(r.core_partitions !== null ? { numCorePartitions: r.core_partitions } : {}) };
   return {
     id: r.id,
     dataSource: r.datasource,
@@ -27,8 +25,8 @@ function viewRowOf(r: SegmentChangeRow) {
     end: r.end_ms,
     version: r.version,
     partitionNum: r.partition_num,
-    corePartitions: corePartitionsOf(spec),
-    size: typeof r.size === "number" ? r.size : 0,
+    corePartitions: r.core_partitions,
+    size: r.size,
     used: r.used === 1,
   };
 }
