@@ -26,6 +26,8 @@ export interface CoordinatorDutyConfig {
   metadataStoreManagementPeriodMs: number;
   /** The safety-net poll of the segment view (changes arrive by nudge first). */
   segmentsPollDurationMs: number;
+  /** The segment view's snapshot in the object's storage is rewritten at most this often while the view changes. */
+  viewSnapshotPeriodMs: number;
   killUnusedSegments: {
     on: boolean;
     /** Defaults to indexingPeriodMs; never shorter. */
@@ -79,6 +81,7 @@ export const COORDINATOR_CONFIG_VARS: readonly ConfigVar[] = [
   v("druid.coordinator.period.indexingPeriod", "duration", "PT1800S", "kill and pending-segment duties"),
   v("druid.coordinator.period.metadataStoreManagementPeriod", "duration", "PT1H", "metadata cleanup duties"),
   v("druid.manager.segments.pollDuration", "duration", "PT1M", "safety net only: publishes nudge the view at once"),
+  v("druid.coordinator.viewSnapshot.period", "duration", "PT5M", "druid-edge's own: how often, at most, the segment view's snapshot is rewritten while the view changes"),
   v("druid.coordinator.kill.on", "boolean", "false", "submit kill tasks for unused segments"),
   v("druid.coordinator.kill.period", "duration", undefined, "default = indexingPeriod; must be ≥ it"),
   v("druid.coordinator.kill.durationToRetain", "signedDuration", "P90D", "may be negative (-P1D) to kill future intervals"),
@@ -99,6 +102,7 @@ const POSITIVE_PERIODS = [
   "druid.coordinator.period.indexingPeriod",
   "druid.coordinator.period.metadataStoreManagementPeriod",
   "druid.manager.segments.pollDuration",
+  "druid.coordinator.viewSnapshot.period",
 ];
 
 function durationMs(text: string, name: string, signed: boolean): number {
@@ -180,6 +184,7 @@ export function coordinatorConfigFromEnv(env: Record<string, unknown>): Coordina
     indexingPeriodMs,
     metadataStoreManagementPeriodMs: metadataPeriodMs,
     segmentsPollDurationMs: num("druid.manager.segments.pollDuration"),
+    viewSnapshotPeriodMs: num("druid.coordinator.viewSnapshot.period"),
     killUnusedSegments: {
       on: bool("druid.coordinator.kill.on"),
       periodMs: killPeriodMs,

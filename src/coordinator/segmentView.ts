@@ -51,6 +51,24 @@ export interface SegmentKey {
   partitionNum: number;
 }
 
+/**
+ * The view's whole state as plain columns, what a snapshot keeps (segmentViewSnapshot.ts
+ * encodes it): every column up to the slots ever handed out, the interval table, both hash
+ * indexes' tables (their hashes depend only on the interned numbers, so they are valid as they
+ * are), and the interned strings in index order.
+ */
+export interface SegmentViewState {
+  high: number;
+  freeHead: number;
+  count: number;
+  dataSources: string[];
+  versions: string[];
+  columns: { ds: Int32Array<ArrayBuffer>; interval: Int32Array<ArrayBuffer>; version: Int32Array<ArrayBuffer>; partition: Int32Array<ArrayBuffer>; core: Int32Array<ArrayBuffer>; bytes: Float64Array<ArrayBuffer>; flags: Uint8Array<ArrayBuffer> };
+  intervals: { start: Float64Array<ArrayBuffer>; end: Float64Array<ArrayBuffer> };
+  index: Int32Array<ArrayBuffer>;
+  intervalIndex: Int32Array<ArrayBuffer>;
+}
+
 /** A row for a DataSegment-like object (the shardSpec gives partition and core partitions). */
 export function rowOf(seg: { dataSource: string; interval: string | Interval; version: string; shardSpec?: ShardSpec | null; size?: number }, used = true): SegmentRow {
   const { start, end } = intervalOf(seg);
@@ -120,7 +138,7 @@ export class SegmentView {
     const found = this.ivIndex.find(h, (i) => this.ivStart[i] === start && this.ivEnd[i] === end);
     if (found >= 0) return found;
     if (this.ivCount === this.ivStart.length) {
-      const cap = this.ivCount * 2;
+      const cap = Math.max(INITIAL, this.ivCount * 2);
       this.ivStart = grown(this.ivStart, cap);
       this.ivEnd = grown(this.ivEnd, cap);
       this.ivIndex.reserve(cap);
@@ -360,6 +378,50 @@ export class SegmentView {
     const bytes = new Float64Array(this.byDataSource.length);
     for (let s = 0; s < this.high; s++) if (this.flags[s] & FLAG_USED) bytes[this.ds[s]] += this.bytes[s];
     return this.byDataSource.flatMap((st, i) => (st && st.count > 0 ? [{ dataSource: this.dataSourceNames.values[i], segments: st.count, bytes: bytes[i], overshadowed: st.overshadowed }] : []));
+  }
+
+  /** The state a snapshot keeps (views of the live columns: encode it before changing the view). */
+  exportState(): SegmentViewState {
+    const h = this.high;
+    return {
+      high: h,
+      freeHead: this.freeHead,
+      count: this.count,
+      dataSources: this.dataSourceNames.values,
+      versions: this.versionNames.values,
+      columns: { ds: this.ds.subarray(0, h), interval: this.interval.subarray(0, h), version: this.version.subarray(0, h), partition: this.partition.subarray(0, h), core: this.core.subarray(0, h), bytes: this.bytes.subarray(0, h), flags: this.flags.subarray(0, h) },
+      intervals: { start: this.ivStart.subarray(0, this.ivCount), end: this.ivEnd.subarray(0, this.ivCount) },
+      index: this.index.table,
+      intervalIndex: this.ivIndex.table,
+    };
+  }
+
+  /**
+   * A view with a snapshot's state (its arrays are taken, not copied). Counts (`count` is not
+   * trusted) are recounted from the used flags and every data source is dirty, so overshadowing is computed afresh when asked.
+   */
+  static fromState(s: SegmentViewState): SegmentView {
+    const v = new SegmentView();
+    const c = s.columns;
+    v.capacity = s.high;
+    v.ds = c.ds; v.interval = c.interval; v.version = c.version; v.partition = c.partition; v.core = c.core; v.bytes = c.bytes; v.flags = c.flags;
+    v.high = s.high;
+    v.freeHead = s.freeHead;
+    for (const d of s.dataSources) v.dataSourceNames.intern(d);
+    for (const x of s.versions) v.versionNames.intern(x);
+    v.ivCount = s.intervals.start.length;
+    v.ivStart = s.intervals.start;
+    v.ivEnd = s.intervals.end;
+    v.index.load(s.index);
+    v.ivIndex.load(s.intervalIndex);
+    for (let d = 0; d < s.dataSources.length; d++) v.stateOf(d).dirty = true;
+    for (let slot = 0; slot < s.high; slot++) {
+      if (!(c.flags[slot] & FLAG_USED)) continue;
+      v.byDataSource[c.ds[slot]].count++;
+      v.count++;
+    }
+    if (v.capacity < INITIAL) v.grow(INITIAL);
+    return v;
   }
 
   /** Memory held: typed arrays' byteLength plus an estimate of the interned tables. */

@@ -63,7 +63,7 @@ export class Interner {
  * two (index = hash × size / 2^32), so it can track the columns' capacity at a 1.5 ratio.
  */
 export class SlotIndex {
-  table: Int32Array;
+  table: Int32Array<ArrayBuffer>;
   private count = 0;
 
   constructor(
@@ -126,6 +126,14 @@ export class SlotIndex {
     const old = this.table;
     this.table = new Int32Array(Math.max(8, size));
     for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.place(this.homeHashOf(old[i] - 1), old[i]);
+  }
+
+  /** Takes a table saved from an index with the same hashes (a snapshot's), as it was. */
+  load(table: Int32Array<ArrayBuffer>): void {
+    this.table = table;
+    let n = 0;
+    for (let i = 0; i < table.length; i++) if (table[i] !== 0) n++;
+    this.count = n;
   }
 
   /** Keeps the table at ≥ 1.5 × `capacity` entries. */

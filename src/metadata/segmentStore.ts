@@ -63,8 +63,8 @@ export const SEGMENT_COLUMNS = "id, payload, used, used_status_last_updated, cre
  * The next change sequence, as SQL: every statement that inserts a segment row or changes its
  * used flag sets `change_seq` to it (one value per statement; statements in a batch run in
  * order, so the sequence only grows). Only the Overlord writes `segments`, so nothing races it.
- * Deleting rows first raises the floor to the highest sequence there is (`nuke`), so a deletion
- * never lets a sequence be used twice.
+ * Deleting rows first raises the floor to the highest sequence among them (`nuke`), so a
+ * deletion never lets a sequence be used twice.
  */
 const NEXT_CHANGE_SEQ = "(SELECT MAX(COALESCE((SELECT MAX(change_seq) FROM segments), 0), COALESCE((SELECT value FROM segment_change_floor WHERE id = 0), 0)) + 1)";
 
@@ -243,13 +243,35 @@ export class SegmentStore extends PendingSegmentStore {
     );
   }
 
-  /** Deletes segment rows (segmentNuke); returns how many went. */
+  /**
+   * Deletes segment rows (segmentNuke); returns how many went. Each chunk first raises the floor
+   * to the highest change sequence among the rows it deletes, all in one batch: the sequence
+   * never goes back, and a reader that had applied every change up to the floor knows it missed
+   * no deleted row's last change (`deletedThrough`).
+   */
   async nuke(ids: string[]): Promise<number> {
-    const floor = this.db.prepare(
-      `INSERT INTO segment_change_floor (id, value) VALUES (0, COALESCE((SELECT MAX(change_seq) FROM segments), 0))
-       ON CONFLICT (id) DO UPDATE SET value = MAX(value, excluded.value)`,
-    );
-    return changeInChunks(this.db, ids, (inList) => `DELETE FROM segments WHERE id IN (${inList})`, [], [floor]);
+    const statements = chunks(ids).flatMap((part) => [
+      this.db
+        .prepare(
+          `INSERT INTO segment_change_floor (id, value) VALUES (0, COALESCE((SELECT MAX(change_seq) FROM segments WHERE id IN (${placeholders(part.length)})), 0))
+           ON CONFLICT (id) DO UPDATE SET value = MAX(value, excluded.value)`,
+        )
+        .bind(...part),
+      this.db.prepare(`DELETE FROM segments WHERE id IN (${placeholders(part.length)})`).bind(...part),
+    ]);
+    if (statements.length === 0) return 0;
+    const results = await this.db.batch(statements);
+    return results.reduce((n, r, i) => (i % 2 === 1 ? n + (r.meta.changes ?? 0) : n), 0);
+  }
+
+  /**
+   * The highest change sequence any deleted row had (0: none ever deleted). A view that applied
+   * every change through `w` and then reads a value ≤ `w` here has missed no deletion; above it,
+   * a row whose last change it never read may be gone, and only a rebuild removes it.
+   */
+  async deletedThrough(): Promise<number> {
+    const r = await this.db.prepare(`SELECT value FROM segment_change_floor WHERE id = 0`).first<{ value: number }>();
+    return r?.value ?? 0;
   }
 
   // ---- what the Coordinator's kill duty reads ------------------------------------------------

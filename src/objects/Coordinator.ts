@@ -14,6 +14,8 @@ import { SegmentStore } from "../metadata/segmentStore.ts";
 import { AlarmScheduler } from "../platform/alarms.ts";
 import { CoordinatorDuties, DUTY_GROUPS } from "./coordinator/coordinatorDuties.ts";
 import { SegmentSync } from "./coordinator/segmentSync.ts";
+import { ViewPersistence, type ViewPersistenceStatus } from "./coordinator/viewPersistence.ts";
+import { ViewSnapshotStore } from "./coordinator/viewSnapshotStore.ts";
 import type { SegmentKey } from "../coordinator/segmentView.ts";
 import { overlordOf } from "./names.ts";
 import { auditEntryJson, type AuditInfo } from "../metadata/auditLog.ts";
@@ -41,6 +43,8 @@ export interface ObjectStatus {
   stages: Array<{ stage: string; at: string }>;
   /** Used segments in the view. */
   segments: number;
+  /** Where the view was loaded from at this start, and its snapshot in the object's storage. */
+  view: Omit<ViewPersistenceStatus, "snapshot"> & { snapshot: (Omit<NonNullable<ViewPersistenceStatus["snapshot"]>, "takenAt"> & { takenAt: string }) | null };
 }
 
 export class Coordinator extends DurableObject<Env> {
@@ -64,6 +68,8 @@ export class Coordinator extends DurableObject<Env> {
   /** The duty groups (objects/coordinator/coordinatorDuties.ts), made anew by each incarnation. */
   private dutyGroups: CoordinatorDuties | undefined;
   private leaderSince = 0;
+  /** The view's snapshot in this object's storage: read at a cold start, rewritten by an alarm duty. */
+  readonly viewPersistence: ViewPersistence;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,6 +81,14 @@ export class Coordinator extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
     this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.segmentSync.lastSyncAt + pollMs, run: () => this.segmentSync.sync() });
+    this.viewPersistence = new ViewPersistence({
+      store: new ViewSnapshotStore(ctx.storage),
+      sync: () => this.segmentSync,
+      now: () => this.now(),
+      periodMs: dutyConfig.viewSnapshotPeriodMs,
+      exclusively: (fn) => this.ctx.blockConcurrencyWhile(fn),
+    });
+    this.alarms.register({ name: "viewSnapshot", nextRunAt: () => this.viewPersistence.nextRunAt(), run: () => this.viewPersistence.write() });
     for (const group of DUTY_GROUPS) this.alarms.register({ name: group, nextRunAt: () => this.dutyGroups?.dueAt(group) ?? null, run: () => this.dutyGroups!.run(group) });
     this.commits = new GroupCommit(
       {
@@ -121,7 +135,8 @@ export class Coordinator extends DurableObject<Env> {
     }
     this.dutyGroups = undefined;
     this.segmentSync = new SegmentSync(this.segments, () => this.now(), () => this.afterSync());
-    await this.segmentSync.once(); // cold start: the whole view, in pages
+    await this.viewPersistence.load(); // the snapshot, when there is one
+    await this.segmentSync.once(); // the changes past it, or the whole view, in pages
     this.lifecycle.reach("metadataSynced");
     this.lifecycle.reach("serving");
     this.dutyGroups = this.newDutyGroups(this.term, (await this.ctx.storage.get<Record<string, number>>(DUTY_RUNS_KEY)) ?? {});
@@ -272,6 +287,8 @@ export class Coordinator extends DurableObject<Env> {
   }
 
   async status(): Promise<ObjectStatus> {
-    return { term: this.term, ...this.lifecycle.toJSON(toIso), startedAt: toIso(this.lifecycle.history()[0]!.at), segments: this.view.size };
+    const v = this.viewPersistence.toJSON();
+    const view = { ...v, snapshot: v.snapshot ? { ...v.snapshot, takenAt: toIso(v.snapshot.takenAt) } : null };
+    return { term: this.term, ...this.lifecycle.toJSON(toIso), startedAt: toIso(this.lifecycle.history()[0]!.at), segments: this.view.size, view };
   }
 }

@@ -47,6 +47,26 @@ class FakeSegments {
     }
   }
 
+  /** Deletes rows (a kill), raising the floor to the highest change sequence among them, as SegmentStore.nuke does. */
+  kill(...ids: string[]): void {
+    for (const id of ids) {
+      const r = this.rows.get(id);
+      if (!r) continue;
+      this.floor = Math.max(this.floor, r.change_seq);
+      this.rows.delete(id);
+    }
+  }
+
+  /** Resolves once a read has been taken since the store was made (reads start after a floor read). */
+  async readTaken(): Promise<void> {
+    while (this.reads.length === 0) await Promise.resolve();
+  }
+
+  floor = 0;
+  async deletedThrough(): Promise<number> {
+    return this.floor;
+  }
+
   failReads(...numbers: number[]): void {
     for (const n of numbers) this.failing.add(n);
   }
@@ -190,6 +210,7 @@ describe("SegmentSync's coalescing after a failed sync", () => {
     const { sync } = syncOver(store, 10);
     const release = store.holdNextRead();
     const first = sync.sync();
+    await store.readTaken(); // the run's first page is read (the deletion floor is read before it)
     store.publish({ dataSource: "wiki", day: 5, version: "v1", partitionNum: 0, partitions: 1 });
     const again = sync.sync();
     store.failReads(2); // the extra pass's read
@@ -220,5 +241,75 @@ describe("SegmentSync with passes that overlap", () => {
     await stale;
     expect(viewIds(sync.view)).toEqual(store.usedIds());
     expect(sync.watermarkSeq).toBe(store.maxSeq());
+  });
+});
+
+describe("SegmentSync when segment rows are deleted (a kill leaves no change row)", () => {
+  it("rebuilds the view when a segment marked unused was deleted before the view read that change", async () => {
+    const store = new FakeSegments();
+    const ids = sevenSegments(store);
+    const { sync } = syncOver(store, 3);
+    await sync.sync();
+    store.markUnused(ids[1]!);
+    store.kill(ids[1]!); // marked and deleted between two syncs: its unused state is never read
+    await sync.sync();
+    expect(viewIds(sync.view)).toEqual(store.usedIds());
+    expect(viewIds(sync.view)).not.toContain(ids[1]);
+    expect(sync.rebuilds).toBe(1);
+  });
+
+  it("does not rebuild when the view had read every deleted row's last change", async () => {
+    const store = new FakeSegments();
+    const ids = sevenSegments(store);
+    const { sync } = syncOver(store, 3);
+    await sync.sync();
+    store.markUnused(ids[1]!, ids[2]!);
+    await sync.sync();
+    store.kill(ids[1]!, ids[2]!);
+    store.publish({ dataSource: "wiki", day: 5, version: "v1", partitionNum: 0, partitions: 1 });
+    await sync.sync();
+    expect(viewIds(sync.view)).toEqual(store.usedIds());
+    expect(sync.rebuilds).toBe(0);
+  });
+
+  it("rebuilds when a deletion happened during the cold load, so a row read as used and then deleted does not stay", async () => {
+    const store = new FakeSegments();
+    const ids = sevenSegments(store);
+    const { sync } = syncOver(store, 3);
+    const release = store.holdNextRead(); // the first page (ids 0–2 as used) is taken, then answered late
+    const pass = sync.sync();
+    await Promise.resolve();
+    store.markUnused(ids[0]!);
+    store.kill(ids[0]!); // gone before the pages reach its new sequence
+    release();
+    await pass;
+    expect(viewIds(sync.view)).toEqual(store.usedIds());
+    expect(sync.rebuilds).toBe(1);
+  });
+
+  it("goes on from a restored position: a deletion of a row whose change it had read needs no rebuild, one past it does", async () => {
+    const store = new FakeSegments();
+    const ids = sevenSegments(store);
+    const saved = syncOver(store, 3).sync;
+    await saved.sync();
+    store.markUnused(ids[3]!);
+    await saved.sync(); // the saved view read ids[3]'s unused change
+    store.kill(ids[3]!);
+    const fine = syncOver(store, 3).sync;
+    fine.restore(saved.view, saved.position());
+    await fine.sync();
+    expect(fine.rebuilds).toBe(0);
+    expect(viewIds(fine.view)).toEqual(store.usedIds());
+
+    const at = fine.position(); // taken before ids[5] changes
+    const snapshotView = fine.view;
+    store.markUnused(ids[5]!);
+    store.kill(ids[5]!);
+    const restored = syncOver(store, 3).sync;
+    restored.restore(snapshotView, at);
+    await restored.sync();
+    expect(restored.rebuilds).toBe(1);
+    expect(viewIds(restored.view)).toEqual(store.usedIds());
+    expect(viewIds(restored.view)).not.toContain(ids[5]);
   });
 });
