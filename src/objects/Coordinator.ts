@@ -81,6 +81,7 @@ export class Coordinator extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(ctx.storage, () => this.now());
     // the safety net: publishes nudge the view at once (segmentsChanged); this catches anything missed
     this.alarms.register({ name: "segmentPoll", nextRunAt: () => this.segmentSync.lastSyncAt + pollMs, run: () => this.segmentSync.sync() });
+    for (const group of DUTY_GROUPS) this.alarms.register({ name: group, nextRunAt: () => this.dutyGroups?.dueAt(group) ?? null, run: () => this.dutyGroups!.run(group) });
     this.viewPersistence = new ViewPersistence({
       store: new ViewSnapshotStore(ctx.storage),
       sync: () => this.segmentSync,
@@ -88,8 +89,8 @@ export class Coordinator extends DurableObject<Env> {
       periodMs: dutyConfig.viewSnapshotPeriodMs,
       exclusively: (fn) => this.ctx.blockConcurrencyWhile(fn),
     });
+    // after the duty groups: when both are due (a cold start from D1), the duties run first
     this.alarms.register({ name: "viewSnapshot", nextRunAt: () => this.viewPersistence.nextRunAt(), run: () => this.viewPersistence.write() });
-    for (const group of DUTY_GROUPS) this.alarms.register({ name: group, nextRunAt: () => this.dutyGroups?.dueAt(group) ?? null, run: () => this.dutyGroups!.run(group) });
     this.commits = new GroupCommit(
       {
         take: () => {

@@ -173,6 +173,7 @@ describe("the Coordinator's duty settings", () => {
       indexingPeriodMs: 1_800_000,
       metadataStoreManagementPeriodMs: 3_600_000,
       segmentsPollDurationMs: 60_000,
+      viewSnapshotPeriodMs: 300_000,
       killUnusedSegments: { on: false, periodMs: 1_800_000, durationToRetainMs: 90 * DAY, ignoreDurationToRetain: false, bufferPeriodMs: 30 * DAY, maxSegments: 100, maxIntervalMs: 30 * DAY },
       killPendingSegments: { on: true, durationToRetainMs: DAY },
       killAuditLog: { on: true, periodMs: DAY, durationToRetainMs: 90 * DAY },
