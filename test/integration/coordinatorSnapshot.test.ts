@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SegmentStore } from "../../src/metadata/segmentStore.ts";
 import { segmentIdOf } from "../../src/segments/dataSegment.ts";
 import { laterClock } from "../../src/platform/clock.ts";
-import { coordinatorStub, rows, uniqueDs } from "./helpers.ts";
+import { api, coordinatorStub, rows, uniqueDs } from "./helpers.ts";
 import { segment } from "./taskRuns.ts";
 
 const dayOf = (d: number) => `2024-09-${String(d + 1).padStart(2, "0")}T00:00:00.000Z/2024-09-${String(d + 2).padStart(2, "0")}T00:00:00.000Z`;
@@ -148,5 +148,8 @@ describe("the Coordinator's segment view snapshot", () => {
     const restored = await restart();
     expect(restored.view.loadedFrom).toBe("snapshot");
     expect(restored.ids).toEqual(await usedIds());
+    // and GET /status shows it
+    const shown = (await api("GET", "/status")).json as any;
+    expect(shown.coordinator.view).toMatchObject({ loadedFrom: "snapshot", snapshot: { segments: 3, takenAt: new Date(out.second.takenAt).toISOString() }, lastError: null });
   });
 });

@@ -18,7 +18,7 @@ export function statusRoutes(router: RouterType<Req, [Ctx]>) {
       modules: [],
       memory: { maxMemory: 134_217_728, totalMemory: 134_217_728, freeMemory: -1, usedMemory: -1, directMemory: -1 },
       overlord: { term: s.term, stage: s.stage, stages: s.stages, startedAt: s.startedAt, groupCommits: s.flushes, largestCommitGroup: s.largestGroup, avgCommitMs: s.avgCommitMs },
-      coordinator: { term: c.term, stage: c.stage, stages: c.stages, startedAt: c.startedAt, segments: c.segments },
+      coordinator: { term: c.term, stage: c.stage, stages: c.stages, startedAt: c.startedAt, segments: c.segments, view: c.view },
     });
   });
   router.get("/status/ready", () => json(true));
