@@ -36,7 +36,7 @@ import { cpuTicks } from "../test/support/node/procs.ts";
 import { copySeed, dataSourceName, seededState, v1SegmentId } from "./lib/coordinatorSeed.ts";
 import { machine, writeSection } from "./lib/report.ts";
 import { runSnapshotProbe, type SnapshotProbeResult } from "./lib/snapshotProbe.ts";
-import { memoryOf, ownWorkerdPids, ownWorkerds, sampleRss } from "./lib/workerdProcs.ts";
+import { listeningUrlOf, memoryOf, ownWorkerdPids, ownWorkerds, sampleRss } from "./lib/workerdProcs.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
@@ -105,6 +105,7 @@ const results: {
   marking?: { ms: number; runtimeMs: number; overshadowed: number; marked: number; convergedMs: number; segmentsAfter: number; error?: string };
   probe?: SnapshotProbeResult;
   snapshotWrite?: { ms: number; bytes: number; segments: number };
+  metadataVia?: string;
   restart?: { wakeToAnswerMs: number; termToSyncedMs: number; wakeToFirstDutyEndMs: number; firstDutyRunMs: number; loadedFrom: string | null; segments: number; deltaRows: number };
 } = { unusedMs: [], usedMs: [], commitMs: [], workerCpuMs: [], metadata: [] };
 
@@ -233,21 +234,26 @@ try {
       const g = await historical();
       return g?.lastRunEnd ? g : null;
     }, "the first HistoricalManagementDuties run after the restart", 120_000, 50);
+    // the restarted Coordinator may be woken by its own overdue alarm before the first request:
+    // its times are taken from its own start (the `starting` stage), not from the request
+    const start2 = at("starting");
     results.restart = {
       wakeToAnswerMs: answered,
       termToSyncedMs: at("metadataSynced") - at("termTaken"),
-      wakeToFirstDutyEndMs: Date.parse(duty2.lastRunEnd!) - wake2,
+      wakeToFirstDutyEndMs: Date.parse(duty2.lastRunEnd!) - start2,
       firstDutyRunMs: Date.parse(duty2.lastRunEnd!) - Date.parse(duty2.lastRunStart!),
       loadedFrom: st.json.coordinator.view.loadedFrom,
       segments: st.json.coordinator.segments,
       deltaRows,
     };
-    log(`restart: view loaded from ${results.restart.loadedFrom}; /status answered after ${answered} ms, termTaken → metadataSynced ${results.restart.termToSyncedMs} ms (snapshot + ${deltaRows} changed rows from D1), first historical run ended at +${results.restart.wakeToFirstDutyEndMs} ms (${results.restart.firstDutyRunMs} ms)`);
+    log(`restart: view loaded from ${results.restart.loadedFrom}; /status answered after ${answered} ms, termTaken → metadataSynced ${results.restart.termToSyncedMs} ms (snapshot + ${deltaRows} changed rows from D1), first historical run ended ${results.restart.wakeToFirstDutyEndMs} ms after the object's start (${results.restart.firstDutyRunMs} ms)`);
     if (results.restart.segments !== size) throw new Error(`after the restart the view holds ${results.restart.segments} segments, D1 ${size}`);
     ({ worker, proxy } = ownWorkerds(runDir));
   }
 
   // ---- 5. GET /druid/coordinator/v1/metadata/segments over every used segment -------------------
+  const direct = listeningUrlOf(worker, edge.url);
+  results.metadataVia = direct ? "the Worker's workerd directly" : "wrangler's dev proxy";
   if (!skip.has("metadata")) {
     for (const path of ["/druid/coordinator/v1/metadata/segments", "/druid/coordinator/v1/metadata/segments?includeOvershadowedStatus"]) {
       const pids = proxy ? [worker, proxy] : [worker];
@@ -262,13 +268,17 @@ try {
       const needle = Buffer.from('"binaryVersion"');
       let tail = Buffer.alloc(0);
       const ac = new AbortController();
+      // straight to the Worker's workerd, each answer on a connection of its own: through
+      // wrangler's dev proxy, a request after a 650 MB answer never reached the Worker (no first
+      // byte in 240 s; the Worker logged no request), whichever connection it was sent on
+      const own = new Pool(direct ?? edge.url, { connections: 1, pipelining: 1 });
       const guard = setInterval(() => {
         // a non-streaming answer builds every segment in memory at once: stop before the machine does
         if (memoryOf(worker).rss > 6 * 2 ** 30) ac.abort(new Error("the worker workerd passed 6 GiB of RSS"));
         if (performance.now() - t0 > 240_000) ac.abort(new Error("no complete answer in 240 s"));
       }, 200);
       try {
-        const r = await pool.request({ method: "GET", path, headers: auth, signal: ac.signal, headersTimeout: 300_000, bodyTimeout: 300_000 });
+        const r = await own.request({ method: "GET", path, headers: auth, signal: ac.signal, headersTimeout: 300_000, bodyTimeout: 300_000 });
         status = r.statusCode;
         for await (const chunk of r.body as AsyncIterable<Buffer>) {
           if (Number.isNaN(firstByteMs)) firstByteMs = performance.now() - t0;
@@ -282,6 +292,7 @@ try {
         error = err instanceof Error ? err.message : String(err);
       } finally {
         clearInterval(guard);
+        await own.close().catch(() => {});
       }
       const ms = performance.now() - t0;
       const peaks = sampler.stop();
@@ -380,8 +391,8 @@ Machine: ${machine()}.
 | … the rest (wake and term: ${f0(results.wakeToTermMs!)} ms; \`metadataSynced\` → \`dutiesStarted\`: ${f0(results.syncedToDutiesStartedMs!)} ms; then the duty's alarm) | ${f0(results.wakeToFirstDutyEndMs! - results.termToSyncedMs!)} ms | – |
 ${
   results.restart
-    ? `| cold start from the view's snapshot (wrangler restarted over the same storage after the incremental rounds; view loaded from: ${results.restart.loadedFrom}): first request → \`/status\` answered | ${f0(results.restart.wakeToAnswerMs)} ms, of which \`termTaken\` → \`metadataSynced\` (read back the snapshot, then ${results.restart.deltaRows.toLocaleString("en-US")} rows changed since it from D1) ${f0(results.restart.termToSyncedMs)} ms | – |
-| … first request → first HistoricalManagementDuties run ended | **${f0(results.restart.wakeToFirstDutyEndMs)} ms** (the run ${f0(results.restart.firstDutyRunMs)} ms) | < 10 s — ${verdict(results.restart.wakeToFirstDutyEndMs < 10_000)} |
+    ? `| cold start from the view's snapshot (wrangler restarted over the same storage after the incremental rounds; view loaded from: ${results.restart.loadedFrom}): \`termTaken\` → \`metadataSynced\` (read back the snapshot, then the ${results.restart.deltaRows.toLocaleString("en-US")} rows changed since it from D1) | ${f0(results.restart.termToSyncedMs)} ms | – |
+| … the object's start (\`starting\`; its overdue alarm may wake it before the first request) → first HistoricalManagementDuties run ended | **${f0(results.restart.wakeToFirstDutyEndMs)} ms** (the run ${f0(results.restart.firstDutyRunMs)} ms) | < 10 s — ${verdict(results.restart.wakeToFirstDutyEndMs < 10_000)} |
 `
     : ""
 }${results.snapshotWrite ? `| the snapshot's write (the alarm duty right after the cold start from D1, inside blockConcurrencyWhile) | ${f0(results.snapshotWrite.ms)} ms, ${f1(results.snapshotWrite.bytes / 2 ** 20)} MiB of ${results.snapshotWrite.segments.toLocaleString("en-US")} segments in chunks of 128 KiB | – |\n` : ""}${
@@ -405,7 +416,7 @@ ${p ? `| bytes per segment, \`bytesUsed() / size\` inside workerd (the prototype
 | … second run (Node) | ${range(secondRun)} ms | |
 | … in the object: the first HistoricalManagementDuties run after the cold start (CollectSegmentStats computes overshadowing for every data source; \`/duties\` lastRunStart → lastRunEnd) | ${f0(results.firstDutyRunMs!)} ms (${(results.firstDuty?.lastRunStats?.CollectSegmentStats?.overshadowed ?? NaN).toLocaleString("en-US")} overshadowed) | < 200 ms CPU — ${verdict(results.firstDutyRunMs! < 200)} |
 ${markingLine}
-${metaRows.join("\n")}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
+${metaRows.join("\n")}${results.metadataVia ? `\n\nThe metadata answers were read from ${results.metadataVia}: through wrangler's dev proxy, the request after a 650 MB answer never reached the Worker (it logged no request; no first byte in 240 s), a hang of the dev tooling, not of the Worker.` : ""}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
 
 // ---- the reading: each claim from this run's own figures ---------------------------------------
 const coldMs = results.wakeToFirstDutyEndMs!;

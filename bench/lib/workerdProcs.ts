@@ -5,6 +5,7 @@
  * persist directory's .sqlite files open; the other is wrangler's proxy. Memory from
  * /proc/<pid>/status (Linux only).
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { processTree } from "../../test/support/node/procs.ts";
 
@@ -78,4 +79,23 @@ export function sampleRss(pids: number[], everyMs = 50): { stop(): number[] } {
       return peak;
     },
   };
+}
+
+/**
+ * The address the workerd process `pid` listens on (the Worker itself, behind wrangler's dev
+ * proxy), or null when it cannot be told (`ss` missing, several ports).
+ */
+export function listeningUrlOf(pid: number, except: string): string | null {
+  let out: string;
+  try {
+    out = execFileSync("ss", ["-ltnpH"], { encoding: "utf8" });
+  } catch {
+    return null;
+  }
+  const ports = out
+    .split("\n")
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => /127\.0\.0\.1:(\d+)/.exec(l)?.[1])
+    .filter((p): p is string => p !== undefined && p !== new URL(except).port);
+  return ports.length === 1 ? `http://127.0.0.1:${ports[0]}` : null;
 }
