@@ -250,10 +250,16 @@ try {
     if (results.restart.segments !== size) throw new Error(`after the restart the view holds ${results.restart.segments} segments, D1 ${size}`);
     ({ worker, proxy } = ownWorkerds(runDir));
   }
-
-  // ---- 5. GET /druid/coordinator/v1/metadata/segments over every used segment -------------------
+  // from here on straight to the Worker's workerd: through wrangler's dev proxy, requests after a
+  // 650 MB answer never reached the Worker (the Worker logged none; no first byte in 240 s)
   const direct = listeningUrlOf(worker, edge.url);
   results.metadataVia = direct ? "the Worker's workerd directly" : "wrangler's dev proxy";
+  if (direct) {
+    await pool.close();
+    pool = new Pool(direct, { connections: 4, pipelining: 1 });
+  }
+
+  // ---- 5. GET /druid/coordinator/v1/metadata/segments over every used segment -------------------
   if (!skip.has("metadata")) {
     for (const path of ["/druid/coordinator/v1/metadata/segments", "/druid/coordinator/v1/metadata/segments?includeOvershadowedStatus"]) {
       const pids = proxy ? [worker, proxy] : [worker];
@@ -268,9 +274,7 @@ try {
       const needle = Buffer.from('"binaryVersion"');
       let tail = Buffer.alloc(0);
       const ac = new AbortController();
-      // straight to the Worker's workerd, each answer on a connection of its own: through
-      // wrangler's dev proxy, a request after a 650 MB answer never reached the Worker (no first
-      // byte in 240 s; the Worker logged no request), whichever connection it was sent on
+      // each answer on a connection of its own
       const own = new Pool(direct ?? edge.url, { connections: 1, pipelining: 1 });
       const guard = setInterval(() => {
         // a non-streaming answer builds every segment in memory at once: stop before the machine does
@@ -416,7 +420,7 @@ ${p ? `| bytes per segment, \`bytesUsed() / size\` inside workerd (the prototype
 | … second run (Node) | ${range(secondRun)} ms | |
 | … in the object: the first HistoricalManagementDuties run after the cold start (CollectSegmentStats computes overshadowing for every data source; \`/duties\` lastRunStart → lastRunEnd) | ${f0(results.firstDutyRunMs!)} ms (${(results.firstDuty?.lastRunStats?.CollectSegmentStats?.overshadowed ?? NaN).toLocaleString("en-US")} overshadowed) | < 200 ms CPU — ${verdict(results.firstDutyRunMs! < 200)} |
 ${markingLine}
-${metaRows.join("\n")}${results.metadataVia ? `\n\nThe metadata answers were read from ${results.metadataVia}: through wrangler's dev proxy, the request after a 650 MB answer never reached the Worker (it logged no request; no first byte in 240 s), a hang of the dev tooling, not of the Worker.` : ""}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
+${metaRows.join("\n")}${results.metadataVia ? `\n\nAfter the restart, requests (the metadata answers and the marking) went to ${results.metadataVia}: through wrangler's dev proxy, requests after a 650 MB answer never reached the Worker (it logged none; no first byte in 240 s), a hang of the dev tooling, not of the Worker.` : ""}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
 
 // ---- the reading: each claim from this run's own figures ---------------------------------------
 const coldMs = results.wakeToFirstDutyEndMs!;
