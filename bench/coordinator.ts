@@ -114,8 +114,33 @@ const results: {
 const startEdge = () => startDruidEdge({ persistDir: runDir, vars: { DRUID_MANAGER_SEGMENTS_POLL_DURATION: "PT1H" } });
 let edge = await startEdge();
 let pool = new Pool(edge.url, { connections: 4, pipelining: 1 });
+/**
+ * Every request goes straight to the Worker's workerd, not through wrangler's dev proxy: through
+ * the proxy, requests now and then never reached the Worker (it logged none; no answer in
+ * minutes), after a 650 MB answer and without one. Once wrangler's two workerd processes are up.
+ */
+let via = "wrangler's dev proxy";
+let origin = edge.url;
+async function goDirect(): Promise<void> {
+  await waitFor(() => ownWorkerdPids().length >= 2, "wrangler's two workerd processes", 30_000, 50);
+  // the Worker's workerd listens a moment after it exists
+  const direct = await waitFor(() => ownWorkerdPids().map((p) => listeningUrlOf(p, edge.url)).find((u) => u !== null) ?? null, "the Worker's workerd listening", 30_000, 50).catch(() => null);
+  await pool.close();
+  origin = direct ?? edge.url;
+  pool = new Pool(origin, { connections: 4, pipelining: 1 });
+  via = direct ? "the Worker's workerd directly" : "wrangler's dev proxy";
+}
 const auth = { authorization: `Bearer ${edge.adminToken}` };
+/** Every call the bench makes is idempotent, so one whose kept-alive connection the server had closed is sent again once. */
 async function call<T = any>(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  try {
+    return await callOnce<T>(method, path, body);
+  } catch (err) {
+    if (!String(err).includes("other side closed")) throw err;
+    return callOnce<T>(method, path, body);
+  }
+}
+async function callOnce<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: T }> {
   const r = await pool.request({ method, path, headers: body === undefined ? auth : { ...auth, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.body.text();
   if (r.statusCode >= 300) throw new Error(`${method} ${path}: ${r.statusCode} ${text.slice(0, 300)}`);
@@ -144,7 +169,7 @@ try {
   // ---- 1. cold start ------------------------------------------------------------------------
   // wrangler answers `ready` before its second workerd (the one running the Worker) is up; a
   // Worker-only request loads the Worker, and neither object exists until a request reaches it
-  await waitFor(() => ownWorkerdPids().length >= 2, "wrangler's two workerd processes", 30_000, 50);
+  await goDirect();
   await call("GET", "/druid/indexer/v1/isLeader");
   const rssBefore = new Map(ownWorkerdPids().map((p) => [p, memoryOf(p).rss]));
   const cpuBefore = new Map(ownWorkerdPids().map((p) => [p, cpuTicks(p)]));
@@ -216,50 +241,8 @@ try {
     }
   }
 
-  // ---- 1b. cold start from the snapshot: wrangler restarted over the same storage ----------------
-  // the rounds' markings came after the snapshot: the restart restores it and reads them from D1
-  const deltaRows = results.commitMs.length * 1000;
-  await pool.close();
-  await edge.dispose();
-  edge = await startEdge();
-  pool = new Pool(edge.url, { connections: 4, pipelining: 1 });
-  await waitFor(() => ownWorkerdPids().length >= 2, "wrangler's two workerd processes", 30_000, 50);
-  await call("GET", "/druid/indexer/v1/isLeader");
-  {
-    const wake2 = Date.now();
-    const st = await call<Status>("GET", "/status");
-    const answered = Date.now() - wake2;
-    const at = (x: string) => Date.parse(st.json.coordinator.stages.find((y) => y.stage === x)?.at ?? "");
-    const duty2 = await waitFor(async () => {
-      const g = await historical();
-      return g?.lastRunEnd ? g : null;
-    }, "the first HistoricalManagementDuties run after the restart", 120_000, 50);
-    // the restarted Coordinator may be woken by its own overdue alarm before the first request:
-    // its times are taken from its own start (the `starting` stage), not from the request
-    const start2 = at("starting");
-    results.restart = {
-      wakeToAnswerMs: answered,
-      termToSyncedMs: at("metadataSynced") - at("termTaken"),
-      wakeToFirstDutyEndMs: Date.parse(duty2.lastRunEnd!) - start2,
-      firstDutyRunMs: Date.parse(duty2.lastRunEnd!) - Date.parse(duty2.lastRunStart!),
-      loadedFrom: st.json.coordinator.view.loadedFrom,
-      segments: st.json.coordinator.segments,
-      deltaRows,
-    };
-    log(`restart: view loaded from ${results.restart.loadedFrom}; /status answered after ${answered} ms, termTaken → metadataSynced ${results.restart.termToSyncedMs} ms (snapshot + ${deltaRows} changed rows from D1), first historical run ended ${results.restart.wakeToFirstDutyEndMs} ms after the object's start (${results.restart.firstDutyRunMs} ms)`);
-    if (results.restart.segments !== size) throw new Error(`after the restart the view holds ${results.restart.segments} segments, D1 ${size}`);
-    ({ worker, proxy } = ownWorkerds(runDir));
-  }
-  // from here on straight to the Worker's workerd: through wrangler's dev proxy, requests after a
-  // 650 MB answer never reached the Worker (the Worker logged none; no first byte in 240 s)
-  const direct = listeningUrlOf(worker, edge.url);
-  results.metadataVia = direct ? "the Worker's workerd directly" : "wrangler's dev proxy";
-  if (direct) {
-    await pool.close();
-    pool = new Pool(direct, { connections: 4, pipelining: 1 });
-  }
-
   // ---- 5. GET /druid/coordinator/v1/metadata/segments over every used segment -------------------
+  results.metadataVia = via;
   if (!skip.has("metadata")) {
     for (const path of ["/druid/coordinator/v1/metadata/segments", "/druid/coordinator/v1/metadata/segments?includeOvershadowedStatus"]) {
       const pids = proxy ? [worker, proxy] : [worker];
@@ -275,7 +258,7 @@ try {
       let tail = Buffer.alloc(0);
       const ac = new AbortController();
       // each answer on a connection of its own
-      const own = new Pool(direct ?? edge.url, { connections: 1, pipelining: 1 });
+      const own = new Pool(origin, { connections: 1, pipelining: 1 });
       const guard = setInterval(() => {
         // a non-streaming answer builds every segment in memory at once: stop before the machine does
         if (memoryOf(worker).rss > 6 * 2 ** 30) ac.abort(new Error("the worker workerd passed 6 GiB of RSS"));
@@ -306,6 +289,41 @@ try {
     }
   }
 
+  // ---- 1b. cold start from the snapshot: wrangler restarted over the same storage ----------------
+  // after the metadata answers (measured in the warm process): the rounds' markings came after
+  // the snapshot, so the restart restores it and reads them from D1
+  const deltaRows = results.commitMs.length * 1000;
+  await pool.close();
+  await edge.dispose();
+  edge = await startEdge();
+  pool = new Pool(edge.url, { connections: 4, pipelining: 1 });
+  await goDirect();
+  await call("GET", "/druid/indexer/v1/isLeader");
+  {
+    const wake2 = Date.now();
+    const st = await call<Status>("GET", "/status");
+    const answered = Date.now() - wake2;
+    const at = (x: string) => Date.parse(st.json.coordinator.stages.find((y) => y.stage === x)?.at ?? "");
+    const duty2 = await waitFor(async () => {
+      const g = await historical();
+      return g?.lastRunEnd ? g : null;
+    }, "the first HistoricalManagementDuties run after the restart", 120_000, 50);
+    // the restarted Coordinator may be woken by its own overdue alarm before the first request:
+    // its times are taken from its own start (the `starting` stage), not from the request
+    const start2 = at("starting");
+    results.restart = {
+      wakeToAnswerMs: answered,
+      termToSyncedMs: at("metadataSynced") - at("termTaken"),
+      wakeToFirstDutyEndMs: Date.parse(duty2.lastRunEnd!) - start2,
+      firstDutyRunMs: Date.parse(duty2.lastRunEnd!) - Date.parse(duty2.lastRunStart!),
+      loadedFrom: st.json.coordinator.view.loadedFrom,
+      segments: st.json.coordinator.segments,
+      deltaRows,
+    };
+    log(`restart: view loaded from ${results.restart.loadedFrom}; /status answered after ${answered} ms, termTaken → metadataSynced ${results.restart.termToSyncedMs} ms (snapshot + ${deltaRows} changed rows from D1), first historical run ended ${results.restart.wakeToFirstDutyEndMs} ms after the object's start (${results.restart.firstDutyRunMs} ms)`);
+    if (results.restart.segments !== size) throw new Error(`after the restart the view holds ${results.restart.segments} segments, D1 ${size}`);
+    ({ worker, proxy } = ownWorkerds(runDir));
+  }
   // ---- 4. the duty marking every overshadowed segment (millisToWaitBeforeDeleting 0) ------------
   if (!skip.has("marking")) {
     try {
@@ -420,7 +438,7 @@ ${p ? `| bytes per segment, \`bytesUsed() / size\` inside workerd (the prototype
 | … second run (Node) | ${range(secondRun)} ms | |
 | … in the object: the first HistoricalManagementDuties run after the cold start (CollectSegmentStats computes overshadowing for every data source; \`/duties\` lastRunStart → lastRunEnd) | ${f0(results.firstDutyRunMs!)} ms (${(results.firstDuty?.lastRunStats?.CollectSegmentStats?.overshadowed ?? NaN).toLocaleString("en-US")} overshadowed) | < 200 ms CPU — ${verdict(results.firstDutyRunMs! < 200)} |
 ${markingLine}
-${metaRows.join("\n")}${results.metadataVia ? `\n\nAfter the restart, requests (the metadata answers and the marking) went to ${results.metadataVia}: through wrangler's dev proxy, requests after a 650 MB answer never reached the Worker (it logged none; no first byte in 240 s), a hang of the dev tooling, not of the Worker.` : ""}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
+${metaRows.join("\n")}${results.metadataVia ? `\n\nEvery request went to ${results.metadataVia}: through wrangler's dev proxy, requests now and then never reached the Worker (it logged none; no answer in minutes), after a 650 MB answer and without one — a hang of the dev tooling, not of the Worker.` : ""}${reloads > 0 ? `\n\nwrangler reloaded the Worker ${reloads} time(s) during the run (a POST answered 503 "restarted mid-request" and was sent again).` : ""}`;
 
 // ---- the reading: each claim from this run's own figures ---------------------------------------
 const coldMs = results.wakeToFirstDutyEndMs!;
