@@ -6,7 +6,7 @@
  * Per slot (29 B): data source index, interval index, version index, partition number, core
  * partitions (Int32 each), size (Float64: bytes can exceed 2^32), flags (Uint8: used,
  * overshadowed). A free slot's interval column links the free list, so removes reuse slots at
- * no cost. Intervals are interned into a table of Float64 start/end (epoch ms exceed 2^31;
+ * no cost. Intervals are interned (intervalTable.ts) into a table of Float64 start/end (epoch ms exceed 2^31;
  * data sources mostly share granularity boundaries, so the table is far smaller than the
  * segments); data sources and versions are interned strings. There is no per-data-source member
  * list (it would cost 4–8 B more per segment): a data source's slots are gathered by one scan of
@@ -25,8 +25,9 @@
  */
 import { allPossibleSegmentIdParsings } from "../segments/segmentId.ts";
 import { corePartitionsOf, intervalOf, partitionNumOf, type ShardSpec } from "../segments/dataSegment.ts";
-import { toIso, type Interval } from "../shared/intervals.ts";
-import { Interner, SlotIndex, SortedRanks, grown, mix, mixNumber } from "./segmentViewTables.ts";
+import type { Interval } from "../shared/intervals.ts";
+import { IntervalTable } from "./intervalTable.ts";
+import { Interner, SlotIndex, SortedRanks, grown, mix } from "./segmentViewTables.ts";
 import { FLAG_OVERSHADOWED, FLAG_USED, computeOvershadowed } from "./segmentViewOvershadow.ts";
 
 /** A change row from the metadata store (`segments`); `used: false` removes the segment. */
@@ -82,8 +83,6 @@ interface DataSourceState {
 }
 
 const INITIAL = 1024;
-/** Intervals whose id text is kept (bounded: a view may hold a million intervals). */
-const INTERVAL_TEXT_CACHE = 16_384;
 
 export class SegmentView {
   private capacity = INITIAL;
@@ -108,15 +107,7 @@ export class SegmentView {
   private readonly versionRanks = new SortedRanks();
   private readonly byDataSource: DataSourceState[] = []; // by data source index
 
-  private ivCount = 0;
-  private ivStart = new Float64Array(INITIAL);
-  private ivEnd = new Float64Array(INITIAL);
-  /** Interval ranks in start order, recomputed (at a refresh) when intervals were added. */
-  private ivRank = new Int32Array(0);
-  private readonly ivIndex = new SlotIndex(INITIAL, (i) => this.intervalHash(this.ivStart[i], this.ivEnd[i]));
-
-  /** `start_end` ISO text of recently formatted intervals (ids are built often, intervals repeat). */
-  private readonly intervalText = new Map<number, string>();
+  private readonly intervals = new IntervalTable();
 
   private readonly index = new SlotIndex(INITIAL, (s) => this.keyHash(this.ds[s], this.interval[s], this.version[s], this.partition[s]));
 
@@ -125,29 +116,8 @@ export class SegmentView {
     return this.count;
   }
 
-  private intervalHash(start: number, end: number): number {
-    return mixNumber(mixNumber(0x9e3779b9, start), end);
-  }
-
   private keyHash(ds: number, iv: number, ver: number, part: number): number {
     return mix(mix(mix(mix(0x85ebca6b, ds), iv), ver), part);
-  }
-
-  private internInterval(start: number, end: number): number {
-    const h = this.intervalHash(start, end);
-    const found = this.ivIndex.find(h, (i) => this.ivStart[i] === start && this.ivEnd[i] === end);
-    if (found >= 0) return found;
-    if (this.ivCount === this.ivStart.length) {
-      const cap = Math.max(INITIAL, this.ivCount * 2);
-      this.ivStart = grown(this.ivStart, cap);
-      this.ivEnd = grown(this.ivEnd, cap);
-      this.ivIndex.reserve(cap);
-    }
-    const i = this.ivCount++;
-    this.ivStart[i] = start;
-    this.ivEnd[i] = end;
-    this.ivIndex.insert(h, i);
-    return i;
   }
 
   /** The slot of a segment, or -1. */
@@ -155,7 +125,7 @@ export class SegmentView {
     const ds = this.dataSourceNames.indexOf(key.dataSource);
     const ver = this.versionNames.indexOf(key.version);
     if (ds < 0 || ver < 0) return -1;
-    const iv = this.ivIndex.find(this.intervalHash(key.start, key.end), (i) => this.ivStart[i] === key.start && this.ivEnd[i] === key.end);
+    const iv = this.intervals.find(key.start, key.end);
     if (iv < 0) return -1;
     return this.find(ds, iv, ver, key.partitionNum);
   }
@@ -181,7 +151,7 @@ export class SegmentView {
     }
     const ds = this.dataSourceNames.intern(row.dataSource);
     const ver = this.versionNames.intern(row.version);
-    const iv = this.internInterval(row.start, row.end);
+    const iv = this.intervals.intern(row.start, row.end);
     let slot = this.find(ds, iv, ver, row.partitionNum);
     if (slot < 0) {
       slot = this.allocate();
@@ -266,7 +236,7 @@ export class SegmentView {
 
   dataSourceOf(slot: number): string { return this.dataSourceNames.values[this.ds[slot]]; }
   versionOf(slot: number): string { return this.versionNames.values[this.version[slot]]; }
-  intervalOf(slot: number): Interval { return { start: this.ivStart[this.interval[slot]], end: this.ivEnd[this.interval[slot]] }; }
+  intervalOf(slot: number): Interval { return { start: this.intervals.start[this.interval[slot]], end: this.intervals.end[this.interval[slot]] }; }
   partitionOf(slot: number): number { return this.partition[slot]; }
   corePartitionsOf(slot: number): number { return this.core[slot]; }
   sizeOf(slot: number): number { return this.bytes[slot]; }
@@ -274,13 +244,7 @@ export class SegmentView {
 
   /** Druid's id of a slot's segment (built on demand, never stored; recent intervals' text is cached). */
   idOf(slot: number): string {
-    const iv = this.interval[slot];
-    let text = this.intervalText.get(iv);
-    if (text === undefined) {
-      if (this.intervalText.size >= INTERVAL_TEXT_CACHE) this.intervalText.clear();
-      text = `${toIso(this.ivStart[iv])}_${toIso(this.ivEnd[iv])}`;
-      this.intervalText.set(iv, text);
-    }
+    const text = this.intervals.textOf(this.interval[slot]);
     const base = `${this.dataSourceOf(slot)}_${text}_${this.versionOf(slot)}`;
     return this.partition[slot] === 0 ? base : `${base}_${this.partition[slot]}`;
   }
@@ -309,13 +273,7 @@ export class SegmentView {
     if (dirty.length === 0) return;
     const members = this.gather(dirty);
     this.versionRanks.update(this.versionNames.values);
-    if (this.ivRank.length !== this.ivCount) {
-      const byStart = new Int32Array(this.ivCount).map((_, i) => i);
-      byStart.sort((a, b) => this.ivStart[a] - this.ivStart[b] || a - b);
-      this.ivRank = new Int32Array(this.ivCount);
-      for (let r = 0; r < byStart.length; r++) this.ivRank[byStart[r]] = r;
-    }
-    const cols = { interval: this.interval, version: this.version, partition: this.partition, core: this.core, flags: this.flags, intervalStart: this.ivStart, intervalEnd: this.ivEnd, intervalRank: this.ivRank, intervalCount: this.ivCount, versionRank: this.versionRanks.rank, versionCount: this.versionNames.size };
+    const cols = { interval: this.interval, version: this.version, partition: this.partition, core: this.core, flags: this.flags, intervalStart: this.intervals.start, intervalEnd: this.intervals.end, intervalRank: this.intervals.ranks(), intervalCount: this.intervals.count, versionRank: this.versionRanks.rank, versionCount: this.versionNames.size };
     dirty.forEach((ds, k) => {
       const st = this.byDataSource[ds];
       st.overshadowed = computeOvershadowed(cols, members[k], members[k].length);
@@ -383,6 +341,7 @@ export class SegmentView {
   /** The state a snapshot keeps (views of the live columns: encode it before changing the view). */
   exportState(): SegmentViewState {
     const h = this.high;
+    const iv = this.intervals.exportState();
     return {
       high: h,
       freeHead: this.freeHead,
@@ -390,9 +349,9 @@ export class SegmentView {
       dataSources: this.dataSourceNames.values,
       versions: this.versionNames.values,
       columns: { ds: this.ds.subarray(0, h), interval: this.interval.subarray(0, h), version: this.version.subarray(0, h), partition: this.partition.subarray(0, h), core: this.core.subarray(0, h), bytes: this.bytes.subarray(0, h), flags: this.flags.subarray(0, h) },
-      intervals: { start: this.ivStart.subarray(0, this.ivCount), end: this.ivEnd.subarray(0, this.ivCount) },
+      intervals: { start: iv.start, end: iv.end },
       index: this.index.table,
-      intervalIndex: this.ivIndex.table,
+      intervalIndex: iv.index,
     };
   }
 
@@ -409,11 +368,8 @@ export class SegmentView {
     v.freeHead = s.freeHead;
     for (const d of s.dataSources) v.dataSourceNames.intern(d);
     for (const x of s.versions) v.versionNames.intern(x);
-    v.ivCount = s.intervals.start.length;
-    v.ivStart = s.intervals.start;
-    v.ivEnd = s.intervals.end;
+    v.intervals.load(s.intervals.start, s.intervals.end, s.intervalIndex);
     v.index.load(s.index);
-    v.ivIndex.load(s.intervalIndex);
     for (let d = 0; d < s.dataSources.length; d++) v.stateOf(d).dirty = true;
     for (let slot = 0; slot < s.high; slot++) {
       if (!(c.flags[slot] & FLAG_USED)) continue;
@@ -427,7 +383,7 @@ export class SegmentView {
   /** Memory held: typed arrays' byteLength plus an estimate of the interned tables. */
   bytesUsed(): number {
     let b = this.ds.byteLength + this.interval.byteLength + this.version.byteLength + this.partition.byteLength + this.core.byteLength + this.bytes.byteLength + this.flags.byteLength;
-    b += this.index.bytes + this.ivIndex.bytes + this.ivStart.byteLength + this.ivEnd.byteLength + this.ivRank.byteLength;
+    b += this.index.bytes + this.intervals.bytes;
     b += this.byDataSource.length * 48;
     return b + this.dataSourceNames.bytes() + this.versionNames.bytes() + this.versionRanks.bytes;
   }
