@@ -38,6 +38,8 @@ const dirNameOf = (id: string) => encodeURIComponent(id);
 
 export class SegmentCache {
   private readonly held = new Map<string, CachedSegment>();
+  /** Bytes of the segments held, and of downloads in flight. */
+  private heldBytes = 0;
   private reserved = 0;
 
   constructor(
@@ -49,6 +51,7 @@ export class SegmentCache {
   async open(): Promise<{ held: CachedSegment[]; discarded: string[] }> {
     await mkdir(this.dir, { recursive: true });
     this.held.clear();
+    this.heldBytes = 0;
     const discarded: string[] = [];
     for (const name of await readdir(this.dir)) {
       const path = join(this.dir, name);
@@ -58,16 +61,19 @@ export class SegmentCache {
         discarded.push(name);
         continue;
       }
-      this.held.set(seg.id, seg);
+      this.hold(seg);
     }
     return { held: [...this.held.values()], discarded };
   }
 
   /** Bytes held and reserved for downloads in flight. */
   get used(): number {
-    let n = this.reserved;
-    for (const s of this.held.values()) n += s.size;
-    return n;
+    return this.heldBytes + this.reserved;
+  }
+
+  private hold(seg: CachedSegment): void {
+    this.held.set(seg.id, seg);
+    this.heldBytes += seg.size;
   }
 
   has(id: string): boolean {
@@ -110,7 +116,7 @@ export class SegmentCache {
       const final = join(this.dir, dirNameOf(seg.id));
       await rm(final, { recursive: true, force: true });
       await rename(tmp, final);
-      this.held.set(seg.id, { id: seg.id, size: seg.size, sha256: seg.sha256 ?? null });
+      this.hold({ id: seg.id, size: seg.size, sha256: seg.sha256 ?? null });
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
@@ -121,7 +127,11 @@ export class SegmentCache {
 
   /** Deletes a segment's files (the caller has stopped announcing it). */
   async remove(id: string): Promise<void> {
-    this.held.delete(id);
+    const seg = this.held.get(id);
+    if (seg) {
+      this.held.delete(id);
+      this.heldBytes -= seg.size;
+    }
     await rm(join(this.dir, dirNameOf(id)), { recursive: true, force: true });
   }
 
